@@ -1,0 +1,85 @@
+"""The `flowlake` command: one click group; each subcommand parses flags and hands off.
+
+Shared options (`--lake`, the time range, `--format`/`--output`) are declared once here.
+Exit codes: 0 success, 1 partial failure (lines rejected, objects failed), 2 usage or SQL error.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from flowlake import __version__
+from flowlake.lake.store import Lake, LakeNotFound
+from flowlake.output import FORMATS
+from flowlake.timerange import TimeRange
+
+EXIT_PARTIAL = 1
+EXIT_USAGE = 2
+
+
+class UsageProblem(click.UsageError):
+    """A wrong flag value or an unusable lake: exit 2 with one line."""
+
+
+def lake_option(f: Callable) -> Callable:
+    """`--lake DIR` (env FLOWLAKE_LAKE)."""
+    return click.option(
+        "--lake", "lake", envvar="FLOWLAKE_LAKE", required=True, metavar="DIR",
+        type=click.Path(file_okay=False, path_type=Path), help="Lake folder (env FLOWLAKE_LAKE).",
+    )(f)
+
+
+def time_options(f: Callable) -> Callable:
+    """`--since`, `--from`, `--to`, turned into one `when: TimeRange` argument."""
+
+    @click.option("--since", metavar="DURATION", help="Only the last DURATION (15m, 24h, 7d).")
+    @click.option("--from", "from_", metavar="TIME", help="From this UTC date or timestamp.")
+    @click.option("--to", metavar="TIME", help="Up to this UTC date (inclusive) or timestamp.")
+    @functools.wraps(f)
+    def wrapper(*args, since: str | None, from_: str | None, to: str | None, **kwargs):
+        try:
+            when = TimeRange.from_options(since, from_, to)
+        except ValueError as exc:
+            raise UsageProblem(str(exc)) from None
+        return f(*args, when=when, **kwargs)
+
+    return wrapper
+
+
+def output_options(default: str = "table") -> Callable:
+    def decorate(f: Callable) -> Callable:
+        f = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Write to FILE instead of standard output.")(f)
+        return click.option("--format", "fmt", type=click.Choice(FORMATS), default=default, show_default=True,
+                            help="Output format (json: one array of row objects).")(f)
+
+    return decorate
+
+
+def open_lake(path: Path) -> Lake:
+    """A lake that must already exist (for readers)."""
+    lake = Lake(path)
+    if not lake.exists():
+        raise UsageProblem(str(LakeNotFound(f"no flowlake lake at {path} (run `flowlake ingest PATH --lake {path}`)")))
+    return lake
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="flowlake")
+@click.option("-v", "--verbose", count=True, help="More logging on standard error (-vv for debug).")
+def cli(verbose: int) -> None:
+    """Amazon VPC Flow Logs in a columnar lake: ingest, query, report."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def main() -> None:
+    from flowlake.cli import generate, ingest, query, status  # noqa: F401  (registers commands)
+
+    cli(prog_name="flowlake")

@@ -1,0 +1,48 @@
+"""`flowlake query`: DuckDB SQL over the `flows` view."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import duckdb
+
+from flowlake import output
+from flowlake.cli import EXIT_USAGE, cli, lake_option, open_lake, output_options, time_options
+from flowlake.engine.duckdb import connect
+from flowlake.timerange import TimeRange
+
+
+@cli.command("query")
+@click.argument("sql")
+@lake_option
+@time_options
+@output_options()
+@click.option("--explain", is_flag=True, help="Say which files and bytes the query scans, then run it.")
+def query_command(sql: str, lake: Path, when: TimeRange, fmt: str, output: Path | None, explain: bool) -> None:
+    """Run DuckDB SQL over the view `flows` (the lake, limited to the time range)."""
+    con, scan = connect(open_lake(lake), when)
+    if explain:
+        click.echo(f"scanning {scan.files} files, {scan.bytes:,} bytes, {scan.rows:,} rows", err=True)
+    try:
+        relation = con.sql(sql)
+        if relation is None:
+            return
+        reader = relation.to_arrow_reader(65_536)
+    except duckdb.Error as exc:
+        click.echo(f"SQL error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    emit(reader, fmt, output)
+
+
+def emit(reader, fmt: str, path: Path | None) -> None:
+    """Write a result to --output or standard output; parquet to a terminal is refused."""
+    if fmt == "parquet" and path is None and sys.stdout.isatty():
+        click.echo("parquet output is binary: use --output FILE or a pipe", err=True)
+        sys.exit(EXIT_USAGE)
+    if path is None:
+        output.write(reader, fmt)
+        return
+    with open(path, "wb") as out:
+        output.write(reader, fmt, out)

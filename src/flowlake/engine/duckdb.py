@@ -1,0 +1,69 @@
+"""DuckDB over the lake: a `flows` view of exactly the ledger's live files, pruned by time.
+
+Each command gets its own in-memory connection. The view lists the files the ledger names
+at that moment, so a query never sees a half-written file or a file compaction has
+replaced, and a time range opens only the partitions it touches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from flowlake.lake.store import Lake
+from flowlake.schema import PARTITION_COLUMN, lake_schema
+from flowlake.timerange import TimeRange
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What a `flows` view reads: for `--explain` and `--verbose`."""
+
+    files: int
+    bytes: int
+    rows: int
+
+
+def connect(lake: Lake, when: TimeRange | None = None) -> tuple[duckdb.DuckDBPyConnection, Scan]:
+    """A connection with the `flows` view over the lake, limited to `when`."""
+    when = when or TimeRange()
+    ledger = lake.reader()
+    try:
+        files = ledger.live_files(*when.dates)
+    finally:
+        ledger.close()
+    con = duckdb.connect()
+    paths = [str(lake.root / f.path) for f in files]
+    if paths:
+        union = any(f.extra for f in files)
+        listed = ", ".join(_literal(p) for p in paths)
+        con.execute(f"create temp view flows_all as select * from read_parquet([{listed}],"
+                    f" hive_partitioning = true, union_by_name = {str(union).lower()})")
+    else:
+        columns = ", ".join(f'cast(null as {_duck_type(f.type)}) as "{f.name}"' for f in lake_schema())
+        con.execute(f"create temp view flows_all as select {columns}, cast(null as date) as {PARTITION_COLUMN}"
+                    " where false")
+    where = []
+    if when.start:
+        where.append(f"start_time >= timestamptz '{when.start.isoformat()}'")
+    if when.end:
+        where.append(f"start_time < timestamptz '{when.end.isoformat()}'")
+    con.execute("create temp view flows as select * from flows_all"
+                + (" where " + " and ".join(where) if where else ""))
+    return con, Scan(len(files), sum(f.bytes for f in files), sum(f.rows for f in files))
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _duck_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_int32(arrow_type):
+        return "integer"
+    if pa.types.is_int64(arrow_type):
+        return "bigint"
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamptz"
+    return "varchar"

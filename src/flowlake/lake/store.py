@@ -1,0 +1,209 @@
+"""The lake on disk: Hive-partitioned Parquet under one folder, with its ledger beside it.
+
+Layout (plain Hive partitions, so DuckDB, Spark, Athena and Trino read it as it is):
+
+    LAKE/date=2026-11-27/part-<uuid>.parquet
+    LAKE/_flowlake/ledger.sqlite      which objects and files are committed
+    LAKE/_flowlake/writer.lock        one writer at a time
+
+Writing a file: write `.part-<uuid>.parquet.tmp` (hidden from every engine), fsync, rename
+into place, then commit the ledger. A crash before the commit leaves a file the ledger does
+not name; the next writer deletes it. Files replaced by compaction stay on disk for a grace
+period, so a query that listed them a moment ago still finds them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from flowlake.lake.conform import to_schema
+from flowlake.lake.ledger import Commit, FileEntry, Ledger
+from flowlake.schema import PARTITION_COLUMN, lake_schema
+
+log = logging.getLogger(__name__)
+
+META_DIR = "_flowlake"
+ROW_GROUP_ROWS = 256 * 1024
+"""Row groups small enough for two cores to share a one-day scan and to prune by time."""
+
+PARQUET_OPTIONS = dict(compression="zstd", compression_level=3)
+
+
+def grace_seconds() -> float:
+    """How long replaced files outlive their replacement (env FLOWLAKE_GRACE_SECONDS)."""
+    return float(os.environ.get("FLOWLAKE_GRACE_SECONDS", "600"))
+
+
+class LakeNotFound(FileNotFoundError):
+    pass
+
+
+@dataclass(frozen=True)
+class Lake:
+    root: Path
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.root / META_DIR / "ledger.sqlite"
+
+    def exists(self) -> bool:
+        return self.ledger_path.exists()
+
+    def reader(self) -> Ledger:
+        """A read-only view of the ledger; raises LakeNotFound for a folder that is not a lake."""
+        if not self.exists():
+            raise LakeNotFound(f"no flowlake lake at {self.root} (run `flowlake ingest ... --lake {self.root}`)")
+        return Ledger(self.ledger_path, readonly=True)
+
+    @contextmanager
+    def writer(self) -> Iterator[LakeWriter]:
+        """The single writer: takes the lock, cleans up after any crashed writer, yields."""
+        (self.root / META_DIR).mkdir(parents=True, exist_ok=True)
+        with open(self.root / META_DIR / "writer.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.warning("another flowlake writer holds %s; waiting for it", self.root)
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            ledger = Ledger(self.ledger_path)
+            try:
+                writer = LakeWriter(self, ledger)
+                writer.recover()
+                yield writer
+            finally:
+                ledger.close()
+
+
+class LakeWriter:
+    def __init__(self, lake: Lake, ledger: Ledger) -> None:
+        self.lake = lake
+        self.ledger = ledger
+
+    def recover(self) -> None:
+        """Delete what a crashed writer left: temp files and files the ledger never committed."""
+        known = self.ledger.known_paths()
+        for path in self.lake.root.glob(f"{PARTITION_COLUMN}=*/*"):
+            rel = path.relative_to(self.lake.root).as_posix()
+            if path.name.endswith(".tmp") or (path.suffix == ".parquet" and rel not in known):
+                log.info("removing uncommitted file %s", rel)
+                path.unlink(missing_ok=True)
+        self.purge()
+
+    def purge(self) -> None:
+        """Delete replaced files whose grace period is over."""
+        expired = self.ledger.expired(grace_seconds())
+        for rel in expired:
+            (self.lake.root / rel).unlink(missing_ok=True)
+        self.ledger.forget(expired)
+
+    def write(self, tables: list[pa.Table], change: Commit) -> None:
+        """Write conformed rows (with a `date` column) as one new file per partition, noted in `change`."""
+        extra = _extra_columns(tables)
+        by_date: dict[dt.date, list[pa.Table]] = {}
+        for table in tables:
+            dates = table[PARTITION_COLUMN]
+            unique = pc.unique(dates).to_pylist()
+            for date in unique:
+                part = table if len(unique) == 1 else table.filter(pc.equal(dates, pa.scalar(date, pa.date32())))
+                by_date.setdefault(date, []).append(part.drop_columns([PARTITION_COLUMN]))
+        for date in sorted(by_date):
+            self.write_stream(date, by_date[date], change, extra, target_rows=None)
+
+    def write_stream(self, date: dt.date, tables: Iterable[pa.Table | pa.RecordBatch], change: Commit,
+                     extra: tuple[str, ...], target_rows: int | None) -> None:
+        """Stream rows of one partition into new files of at most about `target_rows` rows."""
+        out: _PartFile | None = None
+        for table in _regroup(tables, ROW_GROUP_ROWS):
+            if out is None:
+                out = _PartFile(self.lake.root, date, extra)
+            out.add(table)
+            if target_rows is not None and out.rows >= target_rows:
+                out.commit_to(change, self.lake.root)
+                out = None
+        if out is not None:
+            out.commit_to(change, self.lake.root)
+
+    def read_file(self, rel: str) -> Iterator[pa.RecordBatch]:
+        yield from pq.ParquetFile(self.lake.root / rel).iter_batches(batch_size=ROW_GROUP_ROWS)
+
+    def drop_objects(self, object_ids: set[int], change: Commit) -> None:
+        """Rewrite the files holding these objects without their rows (a changed object is re-ingested)."""
+        for rel in self.ledger.files_holding(object_ids):
+            date = dt.date.fromisoformat(rel.split("/")[0].split("=", 1)[1])
+            keep = pa.array(sorted(object_ids), pa.int64())
+            batches = (b.filter(pc.invert(pc.is_in(b["object_id"], keep))) for b in self.read_file(rel))
+            extra = next(f.extra for f in self.ledger.live_files() if f.path == rel)
+            self.write_stream(date, (b for b in batches if b.num_rows), change, extra, target_rows=None)
+            change.removed.append(rel)
+
+
+class _PartFile:
+    """One data file being written: hidden while open, renamed into its partition when done."""
+
+    def __init__(self, root: Path, date: dt.date, extra: tuple[str, ...]) -> None:
+        self.date, self.extra = date, extra
+        self.schema = lake_schema(extra)
+        folder = root / f"{PARTITION_COLUMN}={date.isoformat()}"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.final = folder / f"part-{uuid.uuid4().hex}.parquet"
+        self.tmp = folder / f".{self.final.name}.tmp"
+        self.writer = pq.ParquetWriter(self.tmp, self.schema, **PARQUET_OPTIONS)
+        self.rows = 0
+        self.lo: int | None = None
+        self.hi: int | None = None
+        self.objects: dict[int, int] = {}
+
+    def add(self, tables: list[pa.Table]) -> None:
+        table = pa.concat_tables([to_schema(t, self.schema) for t in tables])
+        self.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        self.rows += table.num_rows
+        bounds = pc.min_max(table["start"]).as_py()
+        if bounds["min"] is not None:
+            self.lo = bounds["min"] if self.lo is None else min(self.lo, bounds["min"])
+            self.hi = bounds["max"] if self.hi is None else max(self.hi, bounds["max"])
+        for row in table.group_by("object_id").aggregate([("object_id", "count")]).to_pylist():
+            self.objects[row["object_id"]] = self.objects.get(row["object_id"], 0) + row["object_id_count"]
+
+    def commit_to(self, change: Commit, root: Path) -> None:
+        """Close, make durable, move into the partition, and note the file in `change`."""
+        self.writer.close()
+        with open(self.tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self.tmp, self.final)
+        rel = self.final.relative_to(root).as_posix()
+        size = self.final.stat().st_size
+        change.added.append(FileEntry(rel, self.date.isoformat(), self.rows, size, self.lo, self.hi, self.extra))
+        change.file_objects += [(rel, obj, n) for obj, n in self.objects.items()]
+
+
+def _regroup(tables: Iterable[pa.Table | pa.RecordBatch], rows: int) -> Iterator[list[pa.Table]]:
+    """Gather small tables into groups of at least `rows` rows, so each becomes a full row group."""
+    pending: list[pa.Table] = []
+    count = 0
+    for table in tables:
+        if isinstance(table, pa.RecordBatch):
+            table = pa.Table.from_batches([table])
+        pending.append(table)
+        count += table.num_rows
+        if count >= rows:
+            yield pending
+            pending, count = [], 0
+    if pending:
+        yield pending
+
+
+def _extra_columns(tables: list[pa.Table]) -> tuple[str, ...]:
+    known = set(lake_schema().names) | {PARTITION_COLUMN}
+    return tuple(sorted({n for t in tables for n in t.column_names if n not in known}))
