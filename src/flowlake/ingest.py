@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -28,8 +29,9 @@ from flowlake.sources.local import SourceObject
 
 log = logging.getLogger(__name__)
 
-BATCH_ROWS = 1_000_000
-"""Records gathered before a commit: big files for big inputs, bounded memory for any input."""
+BATCH_ROWS = int(os.environ.get("FLOWLAKE_BATCH_ROWS", "1000000"))
+"""Records gathered before a commit: big files for big inputs, bounded memory for any input
+(env FLOWLAKE_BATCH_ROWS; smaller batches commit more often)."""
 BATCH_OBJECTS = 2_000
 """Objects gathered before a commit, so empty or tiny objects still commit regularly."""
 QUARANTINE_PER_OBJECT = 10_000
@@ -147,13 +149,20 @@ def _same(previous: ObjectEntry, obj: SourceObject) -> bool:
 
 
 def _process(obj: SourceObject, object_id: int, fields: tuple[str, ...] | None, replaces: bool) -> _Done:
-    """Read, decode and conform one object (runs in a worker thread)."""
+    """Read, decode and conform one object (runs in a worker thread); a failure fails only this object."""
     try:
-        data = obj.read()
+        return _decode(obj, object_id, fields, replaces)
     except OSError as exc:
-        entry = ObjectEntry(object_id, obj.location, obj.size, obj.mtime, obj.etag, 0, 0, "failed",
-                            f"cannot read: {exc}")
-        return _Done(entry, [], [], False, set(), Counter())
+        error = f"cannot read: {exc}"
+    except Exception as exc:
+        log.exception("decoding %s failed", obj.location)
+        error = f"internal error while decoding: {exc!r}"
+    entry = ObjectEntry(object_id, obj.location, obj.size, obj.mtime, obj.etag, 0, 0, "failed", error)
+    return _Done(entry, [], [], False, set(), Counter())
+
+
+def _decode(obj: SourceObject, object_id: int, fields: tuple[str, ...] | None, replaces: bool) -> _Done:
+    data = obj.read()
     preamble = obj.preamble.decode("utf-8", "replace").split()
     if preamble and is_header(preamble):
         data = obj.preamble + data

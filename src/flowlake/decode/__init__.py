@@ -44,7 +44,7 @@ def decompress(data: bytes) -> tuple[bytes, str | None]:
         return data, None
     try:
         return igzip.decompress(data), None
-    except (OSError, EOFError, ValueError, zlib.error):
+    except Exception:
         pass
     out, rest, error = bytearray(), data, None
     while rest:

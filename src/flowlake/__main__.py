@@ -1,0 +1,3 @@
+from flowlake.cli import main
+
+main()
