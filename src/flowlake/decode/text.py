@@ -51,6 +51,7 @@ def decode_text(data: bytes, fields: tuple[str, ...] | None = None, kind: str = 
     out = Decoded()
     for chunk in decode_lines(_numbered(data), fields, kind):
         out.merge(chunk)
+    out.rejects.sort(key=lambda r: r.line)
     return out
 
 
