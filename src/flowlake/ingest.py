@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from flowlake.decode import Decoded, Reject, decode_object
+from flowlake.decode import Reject, decode_objects
 from flowlake.decode.text import is_header
 from flowlake.lake.compact import CompactStats, compact
 from flowlake.lake.conform import Provenance, conform
@@ -29,11 +29,16 @@ from flowlake.sources.local import SourceObject
 
 log = logging.getLogger(__name__)
 
-BATCH_ROWS = int(os.environ.get("FLOWLAKE_BATCH_ROWS", "1000000"))
-"""Records gathered before a commit: big files for big inputs, bounded memory for any input
-(env FLOWLAKE_BATCH_ROWS; smaller batches commit more often)."""
+BATCH_ROWS = int(os.environ.get("FLOWLAKE_BATCH_ROWS", "3000000"))
+"""Records gathered before a commit (env FLOWLAKE_BATCH_ROWS; smaller batches commit more often).
+Large enough that a day of a busy flow log lands in one or two files and needs no compaction."""
+BATCH_BYTES = 256 * 1024 * 1024
+"""...and at most this much Arrow memory, so wide records (ECS fields) keep memory bounded."""
 BATCH_OBJECTS = 2_000
 """Objects gathered before a commit, so empty or tiny objects still commit regularly."""
+GROUP_OBJECTS = 256
+GROUP_BYTES = 2 * 1024 * 1024
+"""Small objects are decoded in groups of up to this many objects or bytes (read in one parse)."""
 QUARANTINE_PER_OBJECT = 10_000
 """Rejected lines kept verbatim per object; beyond that they are only counted."""
 
@@ -79,16 +84,40 @@ class IngestStats:
         }
 
 
+@dataclass(frozen=True)
+class _Job:
+    obj: SourceObject
+    object_id: int
+    replaces: bool
+    """The ledger already holds rows of this object (it changed): they are dropped in the same commit."""
+
+
 @dataclass
 class _Done:
-    """One object read and decoded by a worker, waiting for its batch to commit."""
+    """A group of objects read and decoded by a worker, waiting for its batch to commit."""
 
-    entry: ObjectEntry
-    tables: list[pa.Table]
-    rejects: list[Reject]
-    replaces: bool
-    unknown: set[str]
-    formats: Counter[str]
+    entries: list[ObjectEntry] = field(default_factory=list)
+    rejects: dict[int, list[Reject]] = field(default_factory=dict)
+    replaces: set[int] = field(default_factory=set)
+    tables: list[pa.Table] = field(default_factory=list)
+    unknown: set[str] = field(default_factory=set)
+    formats: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rows(self) -> int:
+        return sum(t.num_rows for t in self.tables)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.get_total_buffer_size() for t in self.tables)
+
+    def merge(self, other: _Done) -> None:
+        self.entries += other.entries
+        self.rejects.update(other.rejects)
+        self.replaces |= other.replaces
+        self.tables += other.tables
+        self.unknown |= other.unknown
+        self.formats.update(other.formats)
 
 
 def ingest(
@@ -105,19 +134,23 @@ def ingest(
     with lake.writer() as writer, ThreadPoolExecutor(max(1, workers)) as pool:
         next_id = writer.ledger.next_object_id()
         in_flight: deque[Future[_Done]] = deque()
-        batch: list[_Done] = []
-        batch_rows = 0
+        batch = _Done()
+        group: list[_Job] = []
 
         def settle(done: _Done) -> None:
-            nonlocal batch_rows
-            batch.append(done)
-            batch_rows += sum(t.num_rows for t in done.tables)
-            if batch_rows >= BATCH_ROWS or len(batch) >= BATCH_OBJECTS:
+            nonlocal batch
+            batch.merge(done)
+            if batch.rows >= BATCH_ROWS or batch.nbytes >= BATCH_BYTES or len(batch.entries) >= BATCH_OBJECTS:
                 _commit(writer, batch, stats)
-                batch.clear()
-                batch_rows = 0
+                batch = _Done()
             if progress:
                 progress(stats)
+
+        def submit() -> None:
+            in_flight.append(pool.submit(_process, list(group), fields))
+            group.clear()
+            while len(in_flight) > 2 * workers:
+                settle(in_flight.popleft().result())
 
         for obj in objects:
             stats.objects += 1
@@ -125,15 +158,15 @@ def ingest(
             if previous and obj.replayable and previous.result != "failed" and _same(previous, obj):
                 stats.unchanged += 1
                 continue
-            object_id = previous.id if previous else next_id
+            group.append(_Job(obj, previous.id if previous else next_id, bool(previous and previous.records)))
             next_id += previous is None
-            replaces = previous is not None and previous.records > 0
-            in_flight.append(pool.submit(_process, obj, object_id, fields, replaces))
-            while len(in_flight) > 2 * workers:
-                settle(in_flight.popleft().result())
+            if len(group) >= GROUP_OBJECTS or sum(j.obj.size or 0 for j in group) >= GROUP_BYTES:
+                submit()
+        if group:
+            submit()
         while in_flight:
             settle(in_flight.popleft().result())
-        if batch:
+        if batch.entries:
             _commit(writer, batch, stats)
         stats.seconds = time.perf_counter() - began
         if do_compact:
@@ -148,62 +181,84 @@ def _same(previous: ObjectEntry, obj: SourceObject) -> bool:
     return previous.size == obj.size and previous.mtime == obj.mtime
 
 
-def _process(obj: SourceObject, object_id: int, fields: tuple[str, ...] | None, replaces: bool) -> _Done:
-    """Read, decode and conform one object (runs in a worker thread); a failure fails only this object."""
+def _process(group: list[_Job], fields: tuple[str, ...] | None) -> _Done:
+    """Read, decode and conform a group of objects (in a worker thread). A failure fails only its object:
+    if decoding the group together breaks, each object is decoded alone."""
     try:
-        return _decode(obj, object_id, fields, replaces)
-    except OSError as exc:
-        error = f"cannot read: {exc}"
-    except Exception as exc:
-        log.exception("decoding %s failed", obj.location)
-        error = f"internal error while decoding: {exc!r}"
-    entry = ObjectEntry(object_id, obj.location, obj.size, obj.mtime, obj.etag, 0, 0, "failed", error)
-    return _Done(entry, [], [], False, set(), Counter())
+        return _decode(group, fields)
+    except Exception:
+        if len(group) == 1:
+            return _failed(group[0], "internal error while decoding")
+        done = _Done()
+        for job in group:
+            done.merge(_process([job], fields))
+        return done
 
 
-def _decode(obj: SourceObject, object_id: int, fields: tuple[str, ...] | None, replaces: bool) -> _Done:
-    data = obj.read()
-    preamble = obj.preamble.decode("utf-8", "replace").split()
-    if preamble and is_header(preamble):
-        data = obj.preamble + data
-    decoded: Decoded = decode_object(data, fields)
-    fallback = obj.key.date or dt.datetime.fromtimestamp(obj.mtime or time.time(), dt.UTC).date()
-    origin = Provenance(object_id, fallback, obj.key.account_id, obj.key.region, obj.key.flow_log_id)
-    tables = [conform(t, origin) for t in decoded.tables]
-    rejected = len(decoded.rejects)
-    result = "partial" if rejected or decoded.error else "ok"
-    if decoded.records == 0 and decoded.error:
-        result = "failed" if obj.replayable else "partial"
-    entry = ObjectEntry(object_id, obj.location, obj.size, obj.mtime, obj.etag, decoded.records, rejected,
-                        result, decoded.error, dict(decoded.formats), tuple(sorted(decoded.unknown_fields)))
-    return _Done(entry, tables, decoded.rejects, replaces, decoded.unknown_fields, decoded.formats)
+def _failed(job: _Job, error: str) -> _Done:
+    log.exception("%s: %s", job.obj.location, error)
+    obj = job.obj
+    return _Done([ObjectEntry(job.object_id, obj.location, obj.size, obj.mtime, obj.etag, 0, 0, "failed", error)])
 
 
-def _commit(writer: LakeWriter, batch: list[_Done], stats: IngestStats) -> None:
+def _decode(group: list[_Job], fields: tuple[str, ...] | None) -> _Done:
+    done, readable, datas = _Done(), [], []
+    for job in group:
+        try:
+            data = job.obj.read()
+        except OSError as exc:
+            done.merge(_failed(job, f"cannot read: {exc}"))
+            continue
+        preamble = job.obj.preamble.decode("utf-8", "replace").split()
+        readable.append(job)
+        datas.append(job.obj.preamble + data if preamble and is_header(preamble) else data)
+    same_columns: dict[tuple[str, ...], tuple[list[pa.Table], list[Provenance]]] = {}
+    for job, decoded in zip(readable, decode_objects(datas, fields), strict=True):
+        obj = job.obj
+        fallback = obj.key.date or dt.datetime.fromtimestamp(obj.mtime or time.time(), dt.UTC).date()
+        origin = Provenance(job.object_id, fallback, obj.key.account_id, obj.key.region, obj.key.flow_log_id)
+        for table in decoded.tables:
+            tables, origins = same_columns.setdefault(tuple(table.column_names), ([], []))
+            tables.append(table)
+            origins.append(origin)
+        rejected = len(decoded.rejects)
+        result = "partial" if rejected or decoded.error else "ok"
+        if decoded.records == 0 and decoded.error:
+            result = "failed" if obj.replayable else "partial"
+        done.entries.append(ObjectEntry(
+            job.object_id, obj.location, obj.size, obj.mtime, obj.etag, decoded.records, rejected, result,
+            decoded.error, dict(decoded.formats), tuple(sorted(decoded.unknown_fields))))
+        done.rejects[job.object_id] = decoded.rejects
+        if job.replaces:
+            done.replaces.add(job.object_id)
+        done.unknown |= decoded.unknown_fields
+        done.formats.update(decoded.formats)
+    done.tables = [conform(tables, origins) for tables, origins in same_columns.values()]
+    return done
+
+
+def _commit(writer: LakeWriter, batch: _Done, stats: IngestStats) -> None:
     """One transaction: the batch's files, objects and quarantine, replacing changed objects' rows."""
     change = Commit()
-    replaced = {d.entry.id for d in batch if d.replaces}
-    if replaced:
-        writer.drop_objects(replaced, change)
-    tables = [t for d in batch for t in d.tables]
-    if tables:
-        writer.write(tables, change)
-    for done in batch:
-        change.objects.append(done.entry)
-        change.quarantine += [(done.entry.id, r.line, r.reason, r.text)
-                              for r in done.rejects[:QUARANTINE_PER_OBJECT]]
+    if batch.replaces:
+        writer.drop_objects(batch.replaces, change)
+    if batch.tables:
+        writer.write(batch.tables, change)
+    change.objects = batch.entries
+    for entry in batch.entries:
+        change.quarantine += [(entry.id, r.line, r.reason, r.text)
+                              for r in batch.rejects.get(entry.id, [])[:QUARANTINE_PER_OBJECT]]
     writer.ledger.commit(change)
-    for done in batch:
-        entry = done.entry
+    stats.formats.update(batch.formats)
+    stats.unknown_fields |= batch.unknown
+    for entry in batch.entries:
         stats.bytes_read += entry.size or 0
         stats.records += entry.records
         stats.rejected += entry.rejected
-        stats.formats.update(done.formats)
-        stats.unknown_fields |= done.unknown
         if entry.result == "failed":
             stats.failed += 1
         else:
             stats.ingested += 1
         if entry.error or entry.rejected:
-            reason = entry.error or done.rejects[0].reason
+            reason = entry.error or batch.rejects[entry.id][0].reason
             stats.problems.append(f"{entry.location}: {entry.rejected} rejected; {reason}")

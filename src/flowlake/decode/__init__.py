@@ -14,16 +14,35 @@ from isal import igzip
 from flowlake.decode.jsonlogs import decode_json, looks_like_json
 from flowlake.decode.parquet import decode_parquet, is_parquet
 from flowlake.decode.records import Decoded, Reject
-from flowlake.decode.text import decode_text
+from flowlake.decode.text import decode_text, decode_text_group
 
-__all__ = ["Decoded", "Reject", "decode_object", "decompress"]
+__all__ = ["Decoded", "Reject", "decode_object", "decode_objects", "decompress"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 
 
 def decode_object(data: bytes, fields: tuple[str, ...] | None = None) -> Decoded:
     """Decode one object; `fields` is the format of header-less lines (default: by field count)."""
-    data, error = decompress(data)
+    return _decode_plain(*decompress(data), fields)
+
+
+def decode_objects(datas: list[bytes], fields: tuple[str, ...] | None = None) -> list[Decoded]:
+    """Decode several objects; clean text objects sharing a header line are parsed together."""
+    plain = [decompress(data) for data in datas]
+    runs: dict[bytes, list[int]] = {}
+    for i, (data, error) in enumerate(plain):
+        if error is None and data.strip() and not is_parquet(data) and not looks_like_json(data):
+            runs.setdefault(data[: data.find(b"\n") + 1], []).append(i)
+    results: list[Decoded | None] = [None] * len(datas)
+    for indices in runs.values():
+        if len(indices) > 1:
+            group = decode_text_group([plain[i][0] for i in indices], fields)
+            for i, decoded in zip(indices, group or [], strict=False):
+                results[i] = decoded
+    return [r if r is not None else _decode_plain(*plain[i], fields) for i, r in enumerate(results)]
+
+
+def _decode_plain(data: bytes, error: str | None, fields: tuple[str, ...] | None) -> Decoded:
     if not data.strip():
         out = Decoded()
     elif is_parquet(data):

@@ -23,6 +23,9 @@ from flowlake.schema import BY_AWS, HEADERLESS_LAYOUTS, column_name
 MAX_LINE = 16_384
 """Longest line accepted; the longest real record (42 fields of ARNs) is a few KB."""
 
+PARALLEL_BYTES = 16 << 20
+"""Objects larger than this are parsed on several threads; smaller ones already run in parallel."""
+
 CHUNK_LINES = 100_000
 """The line-by-line path turns lines into Arrow tables this many at a time, to bound memory."""
 
@@ -60,8 +63,8 @@ def _numbered(data: bytes) -> Iterator[tuple[int, bytes, None]]:
         yield number, line, None
 
 
-def _decode_fast(data: bytes, fields: tuple[str, ...] | None, kind: str) -> Decoded | None:
-    """One typed Arrow read of the whole object; None when the object needs the careful path."""
+def _shape(data: bytes, fields: tuple[str, ...] | None) -> tuple[tuple[str, ...], str, bytes] | None:
+    """Layout, delimiter and body (the bytes after any header) of a text object; None if unclear."""
     end = data.find(b"\n")
     first = (data if end < 0 else data[:end]).decode("utf-8").strip()
     delimiter = "," if "," in first and " " not in first else " "
@@ -72,21 +75,32 @@ def _decode_fast(data: bytes, fields: tuple[str, ...] | None, kind: str) -> Deco
         layout, body = fields or HEADERLESS_LAYOUTS.get(len(tokens)), data
     if layout is None or len(set(layout)) != len(layout):
         return None
-    out = Decoded()
-    if not body.strip():
-        return out
+    return layout, delimiter, body
+
+
+def _read(body: bytes, layout: tuple[str, ...], delimiter: str) -> pa.Table:
     names = [column_name(n) for n in layout]
-    types = {c: (pa.int64() if pa.types.is_integer(BY_AWS[n].type) else pa.string())
-             for c, n in zip(names, layout, strict=True) if n in BY_AWS}
-    types.update({c: pa.string() for c in names if c not in types})
-    table = csv.read_csv(
+    types = {c: (BY_AWS[n].type if n in BY_AWS else pa.string()) for c, n in zip(names, layout, strict=True)}
+    return csv.read_csv(
         pa.py_buffer(body),
-        read_options=csv.ReadOptions(column_names=names, block_size=1 << 24),
+        read_options=csv.ReadOptions(column_names=names, block_size=1 << 24, use_threads=len(body) > PARALLEL_BYTES),
         parse_options=csv.ParseOptions(delimiter=delimiter, quote_char=False),
         convert_options=csv.ConvertOptions(
             column_types=types, null_values=["-"], strings_can_be_null=True, quoted_strings_can_be_null=False
         ),
     )
+
+
+def _decode_fast(data: bytes, fields: tuple[str, ...] | None, kind: str) -> Decoded | None:
+    """One typed Arrow read of the whole object; None when the object needs the careful path."""
+    shape = _shape(data, fields)
+    if shape is None:
+        return None
+    layout, delimiter, body = shape
+    out = Decoded()
+    if not body.strip():
+        return out
+    table = _read(body, layout, delimiter)
     bad = check(table)
     if bad:
         # Line numbers are exact only if every line became one row (no blank lines skipped).
@@ -99,6 +113,34 @@ def _decode_fast(data: bytes, fields: tuple[str, ...] | None, kind: str) -> Deco
             out.rejects.append(Reject(row + 1 + offset, bad[row], text[:500]))
         table = table.filter(pa.array([i not in bad for i in range(table.num_rows)]))
     out.add(table, layout, kind)
+    return out
+
+
+def decode_text_group(datas: list[bytes], fields: tuple[str, ...] | None = None) -> list[Decoded] | None:
+    """Many objects of one format read by one parse, so small objects (AWS writes one every five
+    minutes) pay the per-read costs once. None when the objects differ in format or any of them
+    needs the careful path; the caller then decodes them one by one."""
+    try:
+        shapes = [_shape(data, fields) for data in datas]
+    except UnicodeDecodeError:
+        return None
+    if any(s is None for s in shapes) or len({(s[0], s[1]) for s in shapes}) != 1:
+        return None
+    layout, delimiter, _ = shapes[0]
+    bodies = [body if not body or body.endswith(b"\n") else body + b"\n" for _, _, body in shapes]
+    counts = [body.count(b"\n") for body in bodies]
+    try:
+        table = _read(b"".join(bodies), layout, delimiter)
+    except pa.ArrowInvalid:
+        return None
+    if table.num_rows != sum(counts) or check(table):
+        return None
+    out, offset = [], 0
+    for n in counts:
+        decoded = Decoded()
+        decoded.add(table.slice(offset, n), layout, "text")
+        out.append(decoded)
+        offset += n
     return out
 
 

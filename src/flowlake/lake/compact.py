@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 TARGET_ROWS = 4_000_000
 """About 60-100 MB of Parquet: large enough for fast scans, small enough to rewrite quickly."""
 
-SMALL_FRACTION = 0.5
+SMALL_FRACTION = 0.25
 """A file under this share of TARGET_ROWS is small and worth merging."""
 
 

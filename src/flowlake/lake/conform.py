@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -28,34 +29,47 @@ class Provenance:
     flow_log_id: str | None = None
 
 
-def conform(table: pa.Table, origin: Provenance) -> pa.Table:
-    """The record's own columns in catalog types, plus the derived ones and `date` (the partition).
+def conform(tables: list[pa.Table], origins: list[Provenance]) -> pa.Table:
+    """Records of one or more objects (one table each, all with the same columns) as lake rows:
+    the record's own columns in catalog types, the derived ones, and `date` (the partition).
 
-    Columns the record lacks are not materialised here: `to_schema` adds them as shared
-    all-null blocks when the file is written, so a v2 record costs no memory for v8 columns.
+    Columns the records lack are not materialised here: the writer adds them as shared all-null
+    blocks, so a v2 record costs no memory for v8 columns.
     """
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    counts = [t.num_rows for t in tables]
     n = table.num_rows
     values: dict[str, pa.ChunkedArray | pa.Array] = {}
     for name in table.column_names:
         if name.startswith("_hint_"):
             continue
         field = BY_COLUMN.get(name)
-        values[name] = pc.cast(table[name], field.type if field else pa.string())
+        column = table[name]
+        typ = field.type if field else pa.string()
+        values[name] = column if column.type == typ else pc.cast(column, typ)
     if HINT_INTERFACE in table.column_names:
         values["interface_id"] = _coalesce(values.get("interface_id"), table[HINT_INTERFACE])
     if HINT_START in table.column_names:
         values["start"] = _coalesce(values.get("start"), pc.cast(table[HINT_START], pa.int64()))
-    for name, known in (("account_id", origin.account_id), ("region", origin.region)):
-        if known is not None:
-            values[name] = _coalesce(values.get(name), pa.repeat(pa.scalar(known, pa.string()), n))
+    for name in ("account_id", "region"):
+        known = [getattr(o, name) for o in origins]
+        if any(k is not None for k in known):
+            values[name] = _coalesce(values.get(name), _per_row(known, counts, pa.string()))
     start, end = values.get("start"), values.get("end")
     values["start_time"] = pc.cast(start, TIMESTAMP) if start is not None else nulls(n, TIMESTAMP)
     values["end_time"] = pc.cast(end, TIMESTAMP) if end is not None else nulls(n, TIMESTAMP)
-    values["flow_log_id"] = pa.repeat(pa.scalar(origin.flow_log_id, pa.string()), n)
-    values["object_id"] = pa.repeat(pa.scalar(origin.object_id, pa.int64()), n)
-    fallback = pa.scalar(origin.fallback_date, pa.date32())
-    values[PARTITION_COLUMN] = pc.fill_null(pc.cast(values["start_time"], pa.date32()), fallback)
+    values["flow_log_id"] = _per_row([o.flow_log_id for o in origins], counts, pa.string())
+    values["object_id"] = _per_row([o.object_id for o in origins], counts, pa.int64())
+    fallback = _per_row([o.fallback_date for o in origins], counts, pa.date32())
+    values[PARTITION_COLUMN] = pc.coalesce(pc.cast(values["start_time"], pa.date32()), fallback)
     return pa.table(values)
+
+
+def _per_row(values: list, counts: list[int], typ: pa.DataType) -> pa.Array:
+    """One value per object, repeated for each of its rows."""
+    if len(values) == 1:
+        return pa.repeat(pa.scalar(values[0], typ), counts[0])
+    return pa.array(values, typ).take(pa.array(np.repeat(np.arange(len(values)), counts)))
 
 
 def to_schema(table: pa.Table, schema: pa.Schema) -> pa.Table:

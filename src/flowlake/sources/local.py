@@ -8,6 +8,7 @@ or `_` are skipped, as Hive tools do.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 import time
@@ -46,10 +47,15 @@ def local_objects(paths: list[str]) -> Iterator[SourceObject]:
         if not path.exists():
             raise FileNotFoundError(f"no such file or folder: {given}")
         if path.is_dir():
-            for found in sorted(_walk(path)):
-                yield _file_object(found)
+            yield from sorted((_file_object(found) for found in _walk(path)), key=_time_order)
         else:
             yield _file_object(path)
+
+
+def _time_order(obj: SourceObject) -> tuple:
+    """Day and hour first (from the key), so a batch holds one day of every account and region
+    and writes one file per partition instead of one per account, region and day."""
+    return (obj.key.date or dt.date.min, obj.key.hour or 0, obj.location)
 
 
 def _walk(root: Path) -> Iterator[Path]:
