@@ -555,9 +555,6 @@ def test_matches_vector_examples(line: str, fmt: str | None, parsed: dict, tmp_p
     assert_same_records(lake_records(lake), read_named([parsed]))
 
 
-@pytest.mark.xfail(strict=True, reason="flowlake bug: with a format string naming fields by column name (tcp_flags "
-                                       "style, as Vector and Athena do) the fast text path types integer fields by "
-                                       "AWS name only, reads them as strings, and the range checks raise")
 def test_a_format_string_may_name_fields_by_column_name(tmp_path: Path) -> None:
     [(line, fmt, parsed)] = [p.values for p in vector_examples() if "v5" in p.id]
     lake, stats = ingest_line(tmp_path, line, fmt)

@@ -155,13 +155,13 @@ def column_name(aws_name: str) -> str:
 
 
 def parse_format_string(fmt: str) -> tuple[str, ...]:
-    """Field list of an AWS format string (`${version} ${account-id} ...`) or a plain header."""
-    tokens = fmt.split()
+    """Field list of an AWS format string (`${version} ${account-id} ...`) or a plain list of names,
+    hyphenated or underscored as Athena writes them (`account_id`); returned as AWS field names."""
     names = []
-    for tok in tokens:
+    for tok in fmt.split():
         if tok.startswith("${") and tok.endswith("}"):
             tok = tok[2:-1]
-        names.append(tok.strip().lower())
+        names.append(tok.strip().lower().replace("_", "-"))
     if not names:
         raise ValueError("empty format string")
     return tuple(names)

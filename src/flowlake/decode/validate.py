@@ -66,7 +66,7 @@ def check(table: pa.Table) -> dict[int, str]:
     """
     bad: dict[int, str] = {}
     names = set(table.column_names)
-    for name in sorted(n for n in names if _is_int(n)):
+    for name in sorted(n for n in names if _is_int(n) and pa.types.is_integer(table[n].type)):
         col = table[name]
         bounds = pc.min_max(col).as_py()
         if bounds["min"] is None:
