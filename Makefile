@@ -24,7 +24,7 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not slow" -x
 
 demo: setup
-	$(VENV)/bin/flowlake demo
+	$(VENV)/bin/flowlake demo --dir demo
 
 bench: setup
 	$(PY) bench/ingest.py

@@ -18,7 +18,7 @@ def test_every_lake_column_is_in_the_schema_doc() -> None:
 
 
 def test_every_command_is_in_the_readme_or_docs() -> None:
-    from flowlake.cli import generate, ingest, query, status  # noqa: F401
+    from flowlake.cli import demo, generate, ingest, query, status  # noqa: F401
 
     text = README.read_text() + "".join(p.read_text() for p in DOCS.glob("*.md"))
     missing = [name for name in cli.commands if f"flowlake {name}" not in text]

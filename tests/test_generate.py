@@ -52,9 +52,9 @@ def read_text(path: Path) -> tuple[tuple[str, ...], list[list[str]]]:
     return tuple(lines[0].split()), [line.split(" ") for line in lines[1:]]
 
 
-def records(root: Path) -> list[dict[str, str | int | None]]:
-    """Every record of every object, keyed by AWS field name (Parquet nulls as None)."""
-    out: list[dict[str, str | int | None]] = []
+def records(root: Path) -> list[dict[str, str | int]]:
+    """Every record of every object, keyed by AWS field name (Parquet nulls as `-`, as in text)."""
+    out: list[dict[str, str | int]] = []
     for path in data_files(root):
         if path.name.endswith(".log.gz"):
             header, rows = read_text(path)
@@ -62,7 +62,7 @@ def records(root: Path) -> list[dict[str, str | int | None]]:
         else:
             table = pq.read_table(path)
             names = {f.column: f.aws for f in FIELDS}
-            out += [{names[k]: v for k, v in row.items()} for row in table.to_pylist()]
+            out += [{names[k]: "-" if v is None else v for k, v in row.items()} for row in table.to_pylist()]
     return out
 
 
@@ -74,7 +74,7 @@ def lake_in(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
 
 
 @pytest.fixture(scope="module")
-def all_records(lake_in: tuple[Path, object]) -> list[dict[str, str | int | None]]:
+def all_records(lake_in: tuple[Path, object]) -> list[dict[str, str | int]]:
     return records(lake_in[0])
 
 
@@ -168,14 +168,13 @@ def test_nodata_and_skipdata_rows_look_like_aws(lake_in, all_records) -> None:
     assert stats.nodata > stats.skipdata
     assert 0.002 < stats.nodata / RECORDS < 0.01
     for r in all_records:
+        fields = [name for name in DASHED if name in r]
         if r["log-status"] == "OK":
-            assert r["srcaddr"] not in ("-", None) and r["action"] not in ("-", None, "") or "action" not in r
+            assert all(r[name] != "-" for name in fields), r
             continue
-        for name in DASHED:
-            if name in r:
-                assert r[name] in ("-", None), (name, r)
-        assert r["start"] not in ("-", None) and r["end"] not in ("-", None)
-        assert r["interface-id" if "interface-id" in r else "tgw-attachment-id"].startswith(("eni-", "tgw-attach-"))
+        assert all(r[name] == "-" for name in fields), r
+        assert int(r["start"]) <= int(r["end"])
+        assert r.get("interface-id", r.get("tgw-attachment-id")).startswith(("eni-", "tgw-attach-"))
 
 
 def test_parquet_objects_have_aws_columns_and_types(lake_in) -> None:
@@ -227,18 +226,19 @@ def test_objects_are_bucketed_sized_and_delivered_after_their_records(lake_in) -
 
 
 def test_a_full_5_minute_bucket_is_split_into_several_objects(tmp_path: Path) -> None:
-    generate(tmp_path, records=60_000, seed=5, days=1, end=END, records_per_object=200, formats=("v2-text",))
+    # About 15 records per flow log and 5-minute bucket (30 at the daily peak) for objects of 25:
+    # buckets are not widened, and the busiest are cut into several objects.
+    generate(tmp_path, records=30_000, seed=5, days=1, end=END, records_per_object=25, formats=("v2-text",))
     per_name = Counter(re.sub(r"_[0-9a-f]{8}\.log\.gz$", "", p.name) for p in data_files(tmp_path))
     assert max(per_name.values()) >= 2  # same flow log and bucket, different hash suffixes
     for path in data_files(tmp_path):
         stamp = int(datetime.strptime(path.name.split("_")[4], "%Y%m%dT%H%MZ").replace(tzinfo=UTC).timestamp())
         header, rows = read_text(path)
         ends = [int(row[header.index("end")]) for row in rows]
-        assert len(rows) <= 200 and all(stamp <= e < stamp + 300 for e in ends)
+        assert len(rows) <= 25 and all(stamp <= e < stamp + 300 for e in ends)
 
 
-def test_inventory_is_stable_and_consistent(lake_in, all_records) -> None:
-    root, _ = lake_in
+def test_inventory_is_stable_and_consistent(all_records) -> None:
     eni_meta: dict[str, tuple] = {}
     accounts, regions = set(), set()
     for r in all_records:
@@ -253,7 +253,7 @@ def test_inventory_is_stable_and_consistent(lake_in, all_records) -> None:
     assert len(accounts - {"unknown"}) == 3 and "unknown" in accounts
     assert regions == {"us-east-1", "eu-west-1", "ap-southeast-2"}
     assert len({m[0] for m in eni_meta.values()}) >= 5
-    assert any(m[2] in ("-", None) for m in eni_meta.values())  # NAT gateways, endpoints, Fargate
+    assert any(m[2] == "-" for m in eni_meta.values())  # NAT gateways, endpoints, Fargate
 
 
 def test_traffic_looks_realistic(all_records) -> None:
@@ -270,13 +270,13 @@ def test_traffic_looks_realistic(all_records) -> None:
     with_type = [r for r in vpc if "type" in r]
     v6 = [r for r in with_type if r["type"] == "IPv6"]
     assert 0 < len(v6) < 0.2 * len(with_type) and all(":" in r["srcaddr"] for r in v6)
-    assert any(r["protocol"] in ("58", 58) for r in v6)
+    assert any(int(r["protocol"]) == 58 for r in v6)
     private = re.compile(r"(10\.|172\.(1[6-9]|2\d|3[01])\.)")
-    enis_private = sum(bool(private.match(r["srcaddr"]) or private.match(r["dstaddr"])) for r in vpc if r["type"
-                       if "type" in r else "IPv4"] != "IPv6")
-    assert enis_private / n > 0.8
+    v4 = [r for r in vpc if ":" not in r["srcaddr"]]
+    assert all(private.match(r["srcaddr"]) or private.match(r["dstaddr"]) for r in v4)  # the ENI's own side
+    assert sum(not (private.match(r["srcaddr"]) and private.match(r["dstaddr"])) for r in v4) / len(v4) > 0.3
     # Background scanning: many public sources, SYN only, rejected.
-    scans = [r for r in with_type if r["action"] == "REJECT" and r.get("tcp-flags") in ("2", 2)
+    scans = [r for r in with_type if r["action"] == "REJECT" and int(r["tcp-flags"]) == 2
              and not private.match(r["srcaddr"]) and r["flow-direction"] == "ingress"]
     assert len({r["srcaddr"] for r in scans}) > 50
     bytes_ = sorted(int(r["bytes"]) for r in vpc)
@@ -329,7 +329,11 @@ def test_live_delivery_appends_fresh_traffic_from_the_same_estate(tmp_path: Path
     assert len(files) == first.objects + second.objects
     rows = records(tmp_path)
     assert len(rows) == 4500
-    assert {r["interface-id"] for r in rows} <= known
+    live_enis = {r["interface-id"] for r in rows}
+    assert len(live_enis & known) > 0.9 * len(live_enis)  # (a rarely used ENI may be missing from `known`)
+    other_seed = generate_live(tmp_path / "other", records=500, seed=8, at=at)
+    assert other_seed.records == 500
+    assert not {r["interface-id"] for r in records(tmp_path / "other")} & known
     bucket = int(datetime(2026, 11, 27, 10, 5, tzinfo=UTC).timestamp())
     assert all(bucket <= int(r["end"]) <= int((at + timedelta(seconds=5)).timestamp()) for r in rows)
     assert all(LAYOUTS["daily"].fullmatch(p.relative_to(tmp_path).as_posix())["stamp"] == "20261127T1005Z"

@@ -7,6 +7,8 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import HEADER, aws_key, count, rows, run_cli, text_object, v2_line, write_object
 from flowlake.sources.keys import parse_key
 
@@ -97,3 +99,24 @@ def test_lake_from_environment(inbox: Path, lake: Path) -> None:
     assert run_cli("ingest", str(inbox), env={"FLOWLAKE_LAKE": str(lake)}).returncode == 0
     out = run_cli("query", "select count(*) n from flows", "--format", "csv", env={"FLOWLAKE_LAKE": str(lake)})
     assert out.stdout.decode().splitlines() == ['"n"', "1"]
+
+
+@pytest.mark.slow
+def test_generated_million_ingests_exactly_and_only_once(tmp_path: Path) -> None:
+    """The issue's own check: generate, ingest, count; a second ingest adds nothing."""
+    data, lake = tmp_path / "g", tmp_path / "l"
+    made = json.loads(run_cli("generate", str(data), "--records", "1000000", "--end", "2026-11-27").stdout)
+    assert made["records"] == 1_000_000
+    first = run_cli("ingest", str(data), "--lake", str(lake))
+    assert first.returncode == 0, first.stderr.decode()
+    out = run_cli("query", "--lake", str(lake), "--format", "json", "select count(*) n from flows")
+    assert json.loads(out.stdout) == [{"n": 1_000_000}]
+    again = json.loads(run_cli("ingest", str(data), "--lake", str(lake), "--json").stdout)
+    assert again["records"] == 0 and again["unchanged"] == made["objects"]
+
+
+def test_demo_generates_and_ingests(tmp_path: Path) -> None:
+    result = run_cli("demo", "--records", "5000", "--dir", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr.decode()
+    assert "Top talkers" in result.stdout.decode()
+    assert count(tmp_path / "demo" / "lake") == 5000

@@ -80,6 +80,6 @@ def cli(verbose: int) -> None:
 
 
 def main() -> None:
-    from flowlake.cli import generate, ingest, query, status  # noqa: F401  (registers commands)
+    from flowlake.cli import demo, generate, ingest, query, status  # noqa: F401  (registers commands)
 
     cli(prog_name="flowlake")
