@@ -39,12 +39,12 @@ __all__ = ["FORMATS", "GenerateStats", "generate", "generate_live"]
 BUCKET = 300
 """AWS publishes flow-log objects per 5-minute bucket of record end times."""
 DAY = 86_400
-CHUNK = 200_000
+CHUNK = 100_000
 """Records generated at once: bounds memory whatever `records` is."""
 GZIP_LEVEL = 1
 WRITER_THREADS = 1
 """Background threads that format, compress and write objects (0: all on the calling thread)."""
-MAX_IN_FLIGHT = 2
+MAX_IN_FLIGHT = 1
 """Generated chunks waiting for the writer; bounds memory to a few chunks."""
 NODATA_SHARE = 0.005
 SKIPDATA_SHARE = 0.001
@@ -363,9 +363,7 @@ def _pool(seed: int, inv: _Inventory) -> _Pool:
     pos = 2 * n_eni
     for name, n in _POOL_SIZES.items():
         if name == "inet6":
-            groups = [pc.cast(pa.array(rng.integers(0, 65536, n)), pa.string()) for _ in range(7)]
-            hexed = [pa.array([f"{int(x):x}" for x in g.to_numpy(zero_copy_only=False).astype(np.int64)])
-                     for g in groups]
+            hexed = [pa.array([f"{x:x}" for x in rng.integers(0, 65536, n).tolist()]) for _ in range(7)]
             arr = pc.binary_join_element_wise(pa.array(rng.choice(_V6_PREFIXES, n)), *hexed, ":")
             lab = pa.nulls(n, pa.string())
         elif name == "aws":
@@ -1232,14 +1230,17 @@ def _span_buckets(per_bucket: float, records_per_object: int) -> int:
 
 def _write_stream(ctx: _Ctx, outdir: Path, stream: _Stream, buckets: np.ndarray, counts: np.ndarray,
                   lo: np.ndarray, hi: np.ndarray, scan_p: np.ndarray, records_per_object: int, tally: _Tally,
-                  writer: _Writer, salt: object = "", delivery_mtime: bool = True) -> None:
-    """Generate and write one stream's records; `buckets`/`counts` are its non-empty 5-minute buckets."""
+                  writer: _Writer, window_buckets: float, salt: object = "", delivery_mtime: bool = True) -> None:
+    """Generate and write one stream's records; `buckets`/`counts` are its non-empty 5-minute buckets.
+
+    `window_buckets` is the window's length in buckets, to size objects from the stream's density.
+    """
     spec, inv = stream.spec, ctx.inv
     account, fl_id = inv.accounts[stream.account], stream.fl_id(ctx.seed, inv.accounts)
     total = int(counts.sum())
     if total == 0:
         return
-    k = _span_buckets(total / max(1, len(lo)), records_per_object)
+    k = _span_buckets(total / max(1.0, window_buckets), records_per_object)
     span = buckets // k
     # Objects: each span's records, cut into parts of at most records_per_object.
     cum = np.concatenate([[0], np.cumsum(counts)])
@@ -1365,7 +1366,8 @@ def generate(
                 counts = rng.multinomial(int(n_stream), p)
                 nz = np.flatnonzero(counts)
                 _write_stream(ctx, outdir, stream, buckets[nz], counts[nz], lo[nz], hi[nz],
-                              np.zeros(len(nz)) if spec.tgw else scan_p[nz], records_per_object, tally, writer)
+                              np.zeros(len(nz)) if spec.tgw else scan_p[nz], records_per_object, tally, writer,
+                              float(length.sum()))
     stats = tally.stats(window_start, window_end)
     truth = {**stats.to_json(), "seed": seed, "formats": [s.label for s in specs],
              "window_start": datetime.fromtimestamp(window_start, UTC).isoformat(),
@@ -1400,7 +1402,7 @@ def generate_live(outdir: Path, records: int, seed: int, at: datetime) -> Genera
             if n == 0:
                 continue
             _write_stream(ctx, outdir, stream, np.array([bucket]), np.array([int(n)]), np.array([window_start]),
-                          np.array([at_ts + 1]), scan_p, 3000, tally, writer, salt=("live", at_ts, records),
+                          np.array([at_ts + 1]), scan_p, 3000, tally, writer, 1.0, salt=("live", at_ts, records),
                           delivery_mtime=False)
     return tally.stats(window_start, at_ts)
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 from flowlake.decode import Reject, decode_objects
 from flowlake.decode.text import is_header
 from flowlake.lake.compact import CompactStats, compact
-from flowlake.lake.conform import Provenance, conform
+from flowlake.lake.conform import Provenance, by_date, conform
 from flowlake.lake.ledger import Commit, ObjectEntry
 from flowlake.lake.store import Lake, LakeWriter
 from flowlake.sources.local import SourceObject
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 BATCH_ROWS = int(os.environ.get("FLOWLAKE_BATCH_ROWS", "3000000"))
 """Records gathered before a commit (env FLOWLAKE_BATCH_ROWS; smaller batches commit more often).
 Large enough that a day of a busy flow log lands in one or two files and needs no compaction."""
-BATCH_BYTES = 256 * 1024 * 1024
+BATCH_BYTES = 192 * 1024 * 1024
 """...and at most this much Arrow memory, so wide records (ECS fields) keep memory bounded."""
 BATCH_OBJECTS = 2_000
 """Objects gathered before a commit, so empty or tiny objects still commit regularly."""
@@ -233,7 +233,7 @@ def _decode(group: list[_Job], fields: tuple[str, ...] | None) -> _Done:
             done.replaces.add(job.object_id)
         done.unknown |= decoded.unknown_fields
         done.formats.update(decoded.formats)
-    done.tables = [conform(tables, origins) for tables, origins in same_columns.values()]
+    done.tables = [part for tables, origins in same_columns.values() for part in by_date(conform(tables, origins))]
     return done
 
 

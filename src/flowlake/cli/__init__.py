@@ -6,13 +6,16 @@ Exit codes: 0 success, 1 partial failure (lines rejected, objects failed), 2 usa
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import click
+import pyarrow as pa
 
 from flowlake import __version__
 from flowlake.lake.store import Lake, LakeNotFound
@@ -82,4 +85,16 @@ def cli(verbose: int) -> None:
 def main() -> None:
     from flowlake.cli import demo, generate, ingest, query, status  # noqa: F401  (registers commands)
 
+    _fast_allocator()
+
     cli(prog_name="flowlake")
+
+
+def _fast_allocator() -> None:
+    """jemalloc keeps freed Arrow buffers for reuse; with the default allocator a third of ingest's
+    time went to the kernel mapping and zeroing fresh pages (measured: docs/benchmarks.md).
+    ARROW_DEFAULT_MEMORY_POOL still wins when set."""
+    if "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
+        return
+    with contextlib.suppress(NotImplementedError):
+        pa.set_memory_pool(pa.jemalloc_memory_pool())

@@ -65,6 +65,15 @@ def conform(tables: list[pa.Table], origins: list[Provenance]) -> pa.Table:
     return pa.table(values)
 
 
+def by_date(table: pa.Table) -> list[pa.Table]:
+    """Split conformed rows by partition, so the writer never has to (it runs on one thread)."""
+    dates = table[PARTITION_COLUMN]
+    unique = pc.unique(dates)
+    if len(unique) <= 1:
+        return [table]
+    return [table.filter(pc.equal(dates, day)) for day in unique]
+
+
 def _per_row(values: list, counts: list[int], typ: pa.DataType) -> pa.Array:
     """One value per object, repeated for each of its rows."""
     if len(values) == 1:

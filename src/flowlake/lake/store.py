@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from flowlake.lake.conform import by_date as conform_by_date
 from flowlake.lake.conform import nulls
 from flowlake.lake.ledger import Commit, FileEntry, Ledger
 from flowlake.schema import PARTITION_COLUMN, lake_schema
@@ -139,6 +140,7 @@ class LakeWriter:
 
     def write(self, tables: list[pa.Table], change: Commit) -> None:
         """Write conformed rows (with a `date` column) as new files per partition, noted in `change`.
+        Tables that hold one date (as `ingest` hands them over) are not split again.
 
         Files are encoded in parallel (the Parquet encoder releases the GIL): one per partition,
         or several of about FILE_ROWS rows for a large partition.
@@ -146,10 +148,10 @@ class LakeWriter:
         extra = _extra_columns(tables)
         by_date: dict[dt.date, list[pa.Table]] = {}
         for table in tables:
-            dates = table[PARTITION_COLUMN]
-            unique = pc.unique(dates).to_pylist()
-            for date in unique:
-                part = table if len(unique) == 1 else table.filter(pc.equal(dates, pa.scalar(date, pa.date32())))
+            for part in conform_by_date(table):
+                if part.num_rows == 0:
+                    continue
+                date = part[PARTITION_COLUMN][0].as_py()
                 by_date.setdefault(date, []).append(part.drop_columns([PARTITION_COLUMN]))
         jobs = [(date, piece) for date in sorted(by_date) for piece in _pieces(by_date[date], FILE_ROWS)]
         with ThreadPoolExecutor(WRITE_THREADS) as pool:
