@@ -82,7 +82,7 @@ def _table(reader: pa.RecordBatchReader, out: BinaryIO) -> int:
     names = reader.schema.names
     table = Table(*names, show_lines=False, header_style="bold")
     for field in reader.schema:
-        if pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
+        if pa.types.is_integer(field.type) or pa.types.is_floating(field.type) or pa.types.is_decimal(field.type):
             table.columns[names.index(field.name)].justify = "right"
     rows = 0
     for row in _rows(reader):
@@ -105,6 +105,8 @@ def human(name: str, value: object) -> str:
         return str(value).lower()
     if isinstance(value, int | float | decimal.Decimal) and "bytes" in name.lower():
         return human_bytes(float(value))
+    if isinstance(value, decimal.Decimal) and value == value.to_integral_value():
+        value = int(value)
     if isinstance(value, int):
         plain = name.endswith(("port", "_id", "start", "end", "version"))
         return str(value) if plain or abs(value) < 10_000 else f"{value:,}"

@@ -8,12 +8,13 @@ replaced, and a time range opens only the partitions it touches.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 
 import duckdb
 import pyarrow as pa
 
 from flowlake.lake.store import Lake
-from flowlake.schema import PARTITION_COLUMN, lake_schema
+from flowlake.schema import FIELDS, PARTITION_COLUMN, lake_schema
 from flowlake.timerange import TimeRange
 
 
@@ -26,8 +27,14 @@ class Scan:
     rows: int
 
 
-def connect(lake: Lake, when: TimeRange | None = None) -> tuple[duckdb.DuckDBPyConnection, Scan]:
-    """A connection with the `flows` view over the lake, limited to `when`."""
+ATHENA_COLUMNS = tuple(f.column for f in FIELDS[:29])
+"""The columns of AWS's documented Athena table `vpc_flow_logs` (versions 2 to 5), in its order."""
+
+
+def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
+            ) -> tuple[duckdb.DuckDBPyConnection, Scan]:
+    """A connection with the `flows` view over the lake, limited to `when` and the SQL filter `where`,
+    plus `vpc_flow_logs` (shaped like AWS's Athena table), the reference tables and the macros."""
     when = when or TimeRange()
     ledger = lake.reader()
     try:
@@ -45,14 +52,28 @@ def connect(lake: Lake, when: TimeRange | None = None) -> tuple[duckdb.DuckDBPyC
         columns = ", ".join(f'cast(null as {_duck_type(f.type)}) as "{f.name}"' for f in lake_schema())
         con.execute(f"create temp view flows_all as select {columns}, cast(null as date) as {PARTITION_COLUMN}"
                     " where false")
-    where = []
+    conditions = []
     if when.start:
-        where.append(f"start_time >= timestamptz '{when.start.isoformat()}'")
+        conditions.append(f"start_time >= timestamptz '{when.start.isoformat()}'")
     if when.end:
-        where.append(f"start_time < timestamptz '{when.end.isoformat()}'")
+        conditions.append(f"start_time < timestamptz '{when.end.isoformat()}'")
+    if where:
+        conditions.append(f"({where})")
     con.execute("create temp view flows as select * from flows_all"
-                + (" where " + " and ".join(where) if where else ""))
+                + (" where " + " and ".join(conditions) if conditions else ""))
+    columns = ", ".join(f'"{c}"' for c in ATHENA_COLUMNS)
+    con.execute(f'create temp view vpc_flow_logs as select {columns}, "{PARTITION_COLUMN}" from flows')
+    _setup(con)
     return con, Scan(len(files), sum(f.bytes for f in files), sum(f.rows for f in files))
+
+
+def _setup(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("set TimeZone = 'UTC'")
+    package = resources.files("flowlake")
+    for table in ("protocols", "ports"):
+        with resources.as_file(package / "reference" / f"{table}.csv") as path:
+            con.execute(f"create temp table {table} as select * from read_csv({_literal(str(path))}, header = true)")
+    con.execute((package / "sql" / "setup.sql").read_text())
 
 
 def _literal(text: str) -> str:

@@ -1,0 +1,14 @@
+-- name: silent-interfaces
+-- title: Interfaces that went silent
+-- description: Interfaces with no record for longer than `silence` before the lake's latest record (the lake's latest record), newest silence first.
+-- param: silence interval = 1 hour
+-- param: limit integer = 100
+with last as (select max(end_time) as latest from flows)
+select interface_id, any_value(account_id) as account_id, any_value(region) as region, max(end_time) as last_seen,
+       round((epoch((select latest from last)) - epoch(max(end_time))) / 3600, 1) as silent_hours
+from flows
+where interface_id is not null
+group by interface_id
+having max(end_time) < (select latest from last) - cast($silence as interval)
+order by last_seen desc, interface_id
+limit $limit
