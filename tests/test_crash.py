@@ -64,7 +64,7 @@ def _assert_exactly_once(lake: Path) -> None:
     ledger = Ledger(lake / "_flowlake" / "ledger.sqlite", readonly=True)
     known = ledger.known_paths()
     ledger.close()
-    on_disk = {p.relative_to(lake).as_posix() for p in lake.glob("date=*/*")}
+    on_disk = {p.relative_to(lake).as_posix() for p in lake.glob("flows/date=*/*")}
     assert on_disk == known, "no stray or temporary file may remain after a clean run"
 
 
@@ -101,7 +101,7 @@ def test_kill_during_compaction_loses_and_duplicates_nothing(tmp_path: Path) -> 
         landed += _crash_once(["compact", "--lake", str(lake)], rng.uniform(0.2, full))
         assert run_cli("compact", "--lake", str(lake), env=ENV).returncode == 0
         _assert_exactly_once(lake)
-        files = list(lake.glob("date=*/*.parquet"))
+        files = list(lake.glob("flows/date=*/*.parquet"))
         assert len(files) <= 2, "compaction must leave few files per partition"
     assert landed >= 3, "most kills must land while compaction is still running"
 

@@ -2,7 +2,7 @@
 
 Layout (plain Hive partitions, so DuckDB, Spark, Athena and Trino read it as it is):
 
-    LAKE/date=2026-11-27/part-<uuid>.parquet
+    LAKE/flows/date=2026-11-27/part-<uuid>.parquet
     LAKE/_flowlake/ledger.sqlite      which objects and files are committed
     LAKE/_flowlake/writer.lock        one writer at a time
 
@@ -37,6 +37,8 @@ from flowlake.schema import PARTITION_COLUMN, lake_schema
 log = logging.getLogger(__name__)
 
 META_DIR = "_flowlake"
+FLOWS_DIR = "flows"
+"""The flows table: LAKE/flows/date=.../*.parquet. Other tables (web_logs, findings) sit beside it."""
 FILE_ROWS = 1_500_000
 """A large partition of one batch is written as several files of about this many rows, in parallel."""
 WRITE_THREADS = 2
@@ -124,7 +126,7 @@ class LakeWriter:
     def recover(self) -> None:
         """Delete what a crashed writer left: temp files and files the ledger never committed."""
         known = self.ledger.known_paths()
-        for path in self.lake.root.glob(f"{PARTITION_COLUMN}=*/*"):
+        for path in self.lake.root.glob(f"{FLOWS_DIR}/{PARTITION_COLUMN}=*/*"):
             rel = path.relative_to(self.lake.root).as_posix()
             if path.name.endswith(".tmp") or (path.suffix == ".parquet" and rel not in known):
                 log.info("removing uncommitted file %s", rel)
@@ -188,7 +190,7 @@ class LakeWriter:
     def drop_objects(self, object_ids: set[int], change: Commit) -> None:
         """Rewrite the files holding these objects without their rows (a changed object is re-ingested)."""
         for rel in self.ledger.files_holding(object_ids):
-            date = dt.date.fromisoformat(rel.split("/")[0].split("=", 1)[1])
+            date = dt.date.fromisoformat(rel.split(f"{PARTITION_COLUMN}=", 1)[1].split("/", 1)[0])
             keep = pa.array(sorted(object_ids), pa.int64())
             batches = (b.filter(pc.invert(pc.is_in(b["object_id"], keep))) for b in self.read_file(rel))
             extra = next(f.extra for f in self.ledger.live_files() if f.path == rel)
@@ -202,7 +204,7 @@ class _PartFile:
     def __init__(self, root: Path, date: dt.date, extra: tuple[str, ...]) -> None:
         self.root, self.date, self.extra = root, date, extra
         self.schema = lake_schema(extra)
-        folder = root / f"{PARTITION_COLUMN}={date.isoformat()}"
+        folder = root / FLOWS_DIR / f"{PARTITION_COLUMN}={date.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
         self.final = folder / f"part-{uuid.uuid4().hex}.parquet"
         self.tmp = folder / f".{self.final.name}.tmp"
