@@ -48,7 +48,7 @@ ROW_GROUP_ROWS = 256 * 1024
 
 DELTA_COLUMNS = ("start", "end", "start_time", "end_time")
 """Times within a delivery object are close together: these compress best as deltas."""
-PLAIN_COLUMNS = ("srcport", "dstport", "packets")
+PLAIN_COLUMNS = ("srcport", "dstport", "packets", "bytes")
 """High-cardinality small integers: plain encoding plus zstd beats a dictionary."""
 
 
