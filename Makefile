@@ -27,6 +27,7 @@ demo: setup
 	$(VENV)/bin/flowlake demo --dir demo
 
 bench: setup
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) bench/ingest.py
 
 clean:
