@@ -83,7 +83,9 @@ def bench(records: int, per_object: int, out: Path) -> tuple[list[Run], int]:
         generate(data, records=records, seed=1, days=7, end=END, records_per_object=per_object,
                  formats=("v2-text",))
     gz_bytes = sum(p.stat().st_size for p in data.rglob("*.log.gz"))
-    runs = [run(name, argv, target) for name, argv, target in tools(data, out / f"work-{per_object}")]
+    work = (out / f"work-{per_object}").resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    runs = [run(name, argv, target) for name, argv, target in tools(data.resolve(), work)]
     return runs, gz_bytes
 
 

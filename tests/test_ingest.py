@@ -120,3 +120,30 @@ def test_demo_generates_and_ingests(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr.decode()
     assert "Top talkers" in result.stdout.decode()
     assert count(tmp_path / "demo" / "lake") == 5000
+
+
+def test_progress_shows_on_a_terminal_and_not_in_a_pipe(inbox: Path, lake: Path) -> None:
+    import pty
+    import subprocess
+    import sys
+
+    for n in range(30):
+        write_object(inbox, aws_key(suffix=f"{n:08x}"), text_object([v2_line(n * 100 + i) for i in range(100)]))
+    leader, follower = pty.openpty()
+    proc = subprocess.run([sys.executable, "-m", "flowlake", "ingest", str(inbox), "--lake", str(lake)],
+                          stderr=follower, stdout=subprocess.DEVNULL, timeout=120, env={**os.environ, "COLUMNS": "120"})
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    assert re.search(rb"\d+ objects, [\d,]+ records, [\d,]+ records/s", seen), seen[-500:]
+    piped = run_cli("ingest", str(inbox), "--lake", str(lake.parent / "other"))
+    assert piped.stderr.decode().count("\n") == 1, "in a pipe only the one-line summary is printed"

@@ -62,10 +62,11 @@ class _progress:
     def __enter__(self):
         if not sys.stderr.isatty():
             return None
+        from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                            transient=True)
+                            transient=True, console=Console(stderr=True))
         self.bar.start()
         self.task = self.bar.add_task("ingesting")
         return self.update
@@ -73,7 +74,7 @@ class _progress:
     def update(self, stats: IngestStats) -> None:
         elapsed = self.bar.tasks[0].elapsed or 0
         rate = stats.records / elapsed if elapsed else 0
-        self.bar.update(self.task, description=(
+        self.bar.update(self.task, refresh=True, description=(
             f"{stats.objects:,} objects, {stats.records:,} records, {rate:,.0f} records/s"))
 
     def __exit__(self, *exc) -> None:
