@@ -83,6 +83,8 @@ def test_status_summarises_the_lake(inbox: Path, lake: Path) -> None:
     assert status["partitions"] == 1 and status["bytes_on_disk"] > 0
     assert status["time_range"][0].startswith("2026-11-27")
     assert status["quarantine"]["lines"] == 1
+    later = json.loads(run_cli("status", "--lake", str(lake), "--from", "2026-11-28", "--format", "json").stdout)
+    assert later["rows_in_range"] == 0 and later["rows_in_lake"] == 21 and later["accounts"] == []
     table = run_cli("status", "--lake", str(lake)).stdout.decode()
     assert re.search(r"NODATA / SKIPDATA +1 / 0", table)
 

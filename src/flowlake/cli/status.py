@@ -10,15 +10,16 @@ from pathlib import Path
 import click
 import pyarrow as pa
 
-from flowlake.cli import cli, lake_option, open_lake, output_options
+from flowlake.cli import cli, lake_option, open_lake, output_options, time_options
 from flowlake.cli.query import emit
 from flowlake.engine.duckdb import connect
 from flowlake.lake.store import Lake
 from flowlake.output import human_bytes
+from flowlake.timerange import TimeRange
 
 
-def lake_status(lake: Lake) -> dict:
-    """Everything `status` reports, as one JSON-ready dict."""
+def lake_status(lake: Lake, when: TimeRange | None = None) -> dict:
+    """Everything `status` reports, as one JSON-ready dict; `when` limits what is said of the records."""
     ledger = lake.reader()
     try:
         objects = dict(ledger.query("select result, count(*) from objects group by result"))
@@ -36,12 +37,12 @@ def lake_status(lake: Lake) -> dict:
         version = ledger.version()
     finally:
         ledger.close()
-    con, _ = connect(lake)
+    con, _ = connect(lake, when)
     row = con.execute("""
         select min(start_time), max(start_time), count(*) filter (where log_status = 'NODATA'),
                count(*) filter (where log_status = 'SKIPDATA'),
                list(distinct account_id order by account_id) filter (where account_id is not null),
-               list(distinct region order by region) filter (where region is not null)
+               list(distinct region order by region) filter (where region is not null), count(*)
         from flows""").fetchone()
     return {
         "lake": str(lake.root),
@@ -50,6 +51,7 @@ def lake_status(lake: Lake) -> dict:
         "objects_by_result": objects,
         "records": records,
         "rows_in_lake": sum(f.rows for f in files),
+        "rows_in_range": row[6],
         "partitions": len({f.date for f in files}),
         "files": len(files),
         "bytes_on_disk": sum(f.bytes for f in files),
@@ -67,10 +69,14 @@ def lake_status(lake: Lake) -> dict:
 
 @cli.command("status")
 @lake_option
+@time_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def status_command(lake: Path, fmt: str) -> None:
-    """Objects, records, partitions, size, time range, accounts, regions, formats, gaps, quarantine."""
-    status = lake_status(open_lake(lake))
+def status_command(lake: Path, when: TimeRange, fmt: str) -> None:
+    """Objects, records, partitions, size, time range, accounts, regions, formats, gaps, quarantine.
+
+    A time range limits what is said of the records (their time range, accounts, regions, gaps).
+    """
+    status = lake_status(open_lake(lake), when)
     if fmt == "json":
         click.echo(json.dumps(status, indent=2))
         return
@@ -78,7 +84,7 @@ def status_command(lake: Path, fmt: str) -> None:
     lines = [
         ("lake", status["lake"]),
         ("objects", f"{status['objects']:,} " + _counts(status["objects_by_result"])),
-        ("records", f"{status['rows_in_lake']:,}"),
+        ("records", f"{status['rows_in_lake']:,}" + (f" ({status['rows_in_range']:,} in the range)" if when else "")),
         ("partitions", f"{status['partitions']:,} ({status['files']:,} files, "
                        f"{human_bytes(status['bytes_on_disk'])} on disk)"),
         ("time range", " to ".join(t or "-" for t in status["time_range"])),
