@@ -23,7 +23,7 @@ from flowlake.decode import Reject, decode_objects
 from flowlake.decode.text import is_header
 from flowlake.lake.compact import CompactStats, compact
 from flowlake.lake.conform import Provenance, by_date, conform
-from flowlake.lake.ledger import Commit, ObjectEntry
+from flowlake.lake.ledger import Commit, Ledger, ObjectEntry
 from flowlake.lake.store import Lake, LakeWriter
 from flowlake.sources.local import SourceObject
 
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 BATCH_ROWS = int(os.environ.get("FLOWLAKE_BATCH_ROWS", "3000000"))
 """Records gathered before a commit (env FLOWLAKE_BATCH_ROWS; smaller batches commit more often).
 Large enough that a day of a busy flow log lands in one or two files and needs no compaction."""
-BATCH_BYTES = 192 * 1024 * 1024
+BATCH_BYTES = 128 * 1024 * 1024
 """...and at most this much Arrow memory, so wide records (ECS fields) keep memory bounded."""
 BATCH_OBJECTS = 2_000
 """Objects gathered before a commit, so empty or tiny objects still commit regularly."""
@@ -131,7 +131,8 @@ def ingest(
     """Ingest new and changed objects; see `IngestStats.exit_code` for the outcome."""
     stats = IngestStats()
     began = time.perf_counter()
-    with lake.writer() as writer, ThreadPoolExecutor(max(1, workers)) as pool:
+    with lake.writer() as writer, ThreadPoolExecutor(max(1, workers)) as pool, _Committer(writer, stats) as committer:
+        known = Ledger(lake.ledger_path, readonly=True)  # lookups go on while the committer writes
         next_id = writer.ledger.next_object_id()
         in_flight: deque[Future[_Done]] = deque()
         batch = _Done()
@@ -141,7 +142,7 @@ def ingest(
             nonlocal batch
             batch.merge(done)
             if batch.rows >= BATCH_ROWS or batch.nbytes >= BATCH_BYTES or len(batch.entries) >= BATCH_OBJECTS:
-                _commit(writer, batch, stats)
+                committer.submit(batch)
                 batch = _Done()
             if progress:
                 progress(stats)
@@ -154,7 +155,7 @@ def ingest(
 
         for obj in objects:
             stats.objects += 1
-            previous = writer.ledger.lookup(obj.location)
+            previous = known.lookup(obj.location)
             if previous and obj.replayable and previous.result != "failed" and _same(previous, obj):
                 stats.unchanged += 1
                 continue
@@ -167,12 +168,40 @@ def ingest(
         while in_flight:
             settle(in_flight.popleft().result())
         if batch.entries:
-            _commit(writer, batch, stats)
+            committer.submit(batch)
+        committer.wait()
+        known.close()
         stats.seconds = time.perf_counter() - began
         if do_compact:
             stats.compaction = compact(writer)
     stats.seconds = time.perf_counter() - began
     return stats
+
+
+class _Committer:
+    """Commits batches in order, one at a time, on its own thread: decoding goes on while a batch
+    is encoded and written, instead of the two taking turns."""
+
+    def __init__(self, writer: LakeWriter, stats: IngestStats) -> None:
+        self.writer, self.stats = writer, stats
+        self.thread = ThreadPoolExecutor(1)
+        self.pending: Future[None] | None = None
+
+    def submit(self, batch: _Done) -> None:
+        self.wait()
+        self.pending = self.thread.submit(_commit, self.writer, batch, self.stats)
+
+    def wait(self) -> None:
+        """Block until the batch being committed is committed (re-raising its error, if any)."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def __enter__(self) -> _Committer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.thread.shutdown(wait=True)
 
 
 def _same(previous: ObjectEntry, obj: SourceObject) -> bool:
