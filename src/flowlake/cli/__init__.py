@@ -83,7 +83,7 @@ def cli(verbose: int) -> None:
 
 
 def main() -> None:
-    from flowlake.cli import demo, generate, ingest, query, report, status  # noqa: F401  (registers commands)
+    from flowlake.cli import athena, demo, generate, ingest, query, report, status, weblogs  # noqa: F401  (registers commands)
 
     _fast_allocator()
 

@@ -20,9 +20,14 @@ from flowlake.timerange import TimeRange
 @time_options
 @output_options()
 @click.option("--explain", is_flag=True, help="Say which files and bytes the query scans, then run it.")
-def query_command(sql: str, lake: Path, when: TimeRange, fmt: str, output: Path | None, explain: bool) -> None:
-    """Run DuckDB SQL over the view `flows` (the lake, limited to the time range)."""
+@click.option("--dialect", type=click.Choice(["duckdb", "athena"]), default="duckdb", show_default=True,
+              help="athena: Athena (Trino) SQL, such as AWS's sample queries on `vpc_flow_logs`, translated to DuckDB.")
+def query_command(sql: str, lake: Path, when: TimeRange, fmt: str, output: Path | None, explain: bool,
+                  dialect: str) -> None:
+    """Run DuckDB SQL (or Athena SQL: --dialect athena) over the view `flows` (the lake, limited to the time range)."""
     con, scan = connect(open_lake(lake), when)
+    if dialect == "athena":
+        sql = _from_athena(con, sql)
     if explain:
         click.echo(f"scanning {scan.files} files, {scan.bytes:,} bytes, {scan.rows:,} rows", err=True)
     try:
@@ -32,8 +37,23 @@ def query_command(sql: str, lake: Path, when: TimeRange, fmt: str, output: Path 
         reader = relation.to_arrow_reader(65_536)
     except duckdb.Error as exc:
         click.echo(f"SQL error: {exc}", err=True)
+        if dialect == "athena":
+            click.echo(f"(the Athena SQL as DuckDB ran it: {sql})", err=True)
         sys.exit(EXIT_USAGE)
     emit(reader, fmt, output)
+
+
+def _from_athena(con: duckdb.DuckDBPyConnection, sql: str) -> str:
+    """Athena SQL as DuckDB SQL, with the Trino functions it may call defined on `con`."""
+    from flowlake import athena  # imports sqlglot, which DuckDB SQL and other commands need not load
+
+    try:
+        duck = athena.to_duckdb(sql)
+    except athena.AthenaSQLError as exc:
+        click.echo(f"Athena SQL error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    athena.install(con)
+    return duck
 
 
 def emit(reader, fmt: str, path: Path | None) -> None:

@@ -56,8 +56,8 @@ def report_command(name: str | None, list_: bool, lake: Path | None, when: TimeR
     values = dict(_pair(p) for p in params)
     if limit is not None:
         values["limit"] = str(limit)
-    con, _ = connect(open_lake(lake), when, where)
     try:
+        con, _ = connect(open_lake(lake), when, where)
         reader = run(con, asset, bind(asset, values, con, when))
     except ReportError as exc:
         raise UsageProblem(str(exc)) from None

@@ -18,7 +18,7 @@ from flowlake.decode.validate import validate
 from flowlake.schema import column_name
 
 PARQUET_MAGIC = b"PAR1"
-NULL_TOKENS = pa.array(["-", "None"])
+NULL_TOKENS = ("-", "None")
 """`-` is AWS's NULL; `None` is what pandas writes for a missing value in a string column."""
 
 
@@ -56,7 +56,7 @@ def _add_group(table: pa.Table, row0: int, out: Decoded) -> None:
     columns = []
     for col in table.columns:
         col = pc.cast(col, pa.string())
-        columns.append(pc.if_else(pc.is_in(col, NULL_TOKENS), pa.scalar(None, pa.string()), col))
+        columns.append(pc.if_else(pc.is_in(col, pa.array(NULL_TOKENS)), pa.scalar(None, pa.string()), col))
     strings = pa.table(columns, names=names)
     typed, bad = validate(strings)
     for row, reason in sorted(bad.items()):

@@ -23,6 +23,9 @@ INT_MAX: dict[str, int] = {
 }
 """Upper bounds of the small integer fields; every other integer is a non-negative int64."""
 
+LATEST_TIME = 4_102_444_800
+"""2100-01-01 in Unix seconds: a `start` or `end` beyond it is not a time in seconds (often milliseconds)."""
+
 ENUMS: dict[str, frozenset[str]] = {
     "action": frozenset({"ACCEPT", "REJECT"}),
     "log_status": frozenset({"OK", "NODATA", "SKIPDATA"}),
@@ -76,6 +79,8 @@ def check(table: pa.Table) -> dict[int, str]:
         limit = INT_MAX.get(name)
         if limit is not None and bounds["max"] > limit:
             _note(bad, table, name, pc.greater(col, limit), f"is above {limit}")
+        if name in ("start", "end") and bounds["max"] > LATEST_TIME:
+            _note(bad, table, name, pc.greater(col, LATEST_TIME), "is not a Unix time in seconds (after 2100)")
     for name in sorted(names & ENUMS.keys()):
         col = table[name]
         allowed = ENUMS[name]

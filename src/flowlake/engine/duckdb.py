@@ -1,4 +1,4 @@
-"""DuckDB over the lake: a `flows` view of exactly the ledger's live files, pruned by time.
+"""DuckDB over the lake: `flows` and `web_logs` views of exactly the ledger's live files, pruned by time.
 
 Each command gets its own in-memory connection. The view lists the files the ledger names
 at that moment, so a query never sees a half-written file or a file compaction has
@@ -13,9 +13,11 @@ from importlib import resources
 import duckdb
 import pyarrow as pa
 
+from flowlake.lake.ledger import FileEntry
 from flowlake.lake.store import Lake
 from flowlake.schema import FIELDS, PARTITION_COLUMN, lake_schema
 from flowlake.timerange import TimeRange
+from flowlake.weblogs import WEB_LOGS_DIR, WEB_LOGS_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -34,37 +36,53 @@ ATHENA_COLUMNS = tuple(f.column for f in FIELDS[:29])
 def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
             ) -> tuple[duckdb.DuckDBPyConnection, Scan]:
     """A connection with the `flows` view over the lake, limited to `when` and the SQL filter `where`,
-    plus `vpc_flow_logs` (shaped like AWS's Athena table), the reference tables and the macros."""
+    plus `web_logs` (limited to `when`), `vpc_flow_logs` (shaped like AWS's Athena table), the
+    reference tables and the macros."""
     when = when or TimeRange()
     ledger = lake.reader()
     try:
         files = ledger.live_files(*when.dates)
+        web_files = ledger.live_files(*when.dates, table=WEB_LOGS_DIR)
     finally:
         ledger.close()
     con = duckdb.connect()
-    paths = [str(lake.root / f.path) for f in files]
-    if paths:
-        union = any(f.extra for f in files)
-        listed = ", ".join(_literal(p) for p in paths)
-        con.execute(f"create temp view flows_all as select * from read_parquet([{listed}],"
-                    f" hive_partitioning = true, union_by_name = {str(union).lower()})")
-    else:
-        columns = ", ".join(f'cast(null as {_duck_type(f.type)}) as "{f.name}"' for f in lake_schema())
-        con.execute(f"create temp view flows_all as select {columns}, cast(null as date) as {PARTITION_COLUMN}"
-                    " where false")
-    conditions = []
-    if when.start:
-        conditions.append(f"start_time >= timestamptz '{when.start.isoformat()}'")
-    if when.end:
-        conditions.append(f"start_time < timestamptz '{when.end.isoformat()}'")
+    _views(con, "flows", lake, files, lake_schema(), _time_conditions("start_time", when))
     if where:
-        conditions.append(f"({where})")
-    con.execute("create temp view flows as select * from flows_all"
-                + (" where " + " and ".join(conditions) if conditions else ""))
+        # A filter of the time-limited rows: whatever `where` says, it cannot widen the range.
+        con.execute("alter view flows rename to flows_in_range")
+        con.execute(f"create temp view flows as select * from flows_in_range where {where}")
+    _views(con, WEB_LOGS_DIR, lake, web_files, WEB_LOGS_SCHEMA, _time_conditions("time", when))
     columns = ", ".join(f'"{c}"' for c in ATHENA_COLUMNS)
     con.execute(f'create temp view vpc_flow_logs as select {columns}, "{PARTITION_COLUMN}" from flows')
     _setup(con)
     return con, Scan(len(files), sum(f.bytes for f in files), sum(f.rows for f in files))
+
+
+def _views(con: duckdb.DuckDBPyConnection, table: str, lake: Lake, files: list[FileEntry], schema: pa.Schema,
+           conditions: list[str]) -> None:
+    """`{table}_all` over exactly `files` (with none, empty with the table's columns), and `{table}`:
+    its rows meeting `conditions`."""
+    if files:
+        union = any(f.extra for f in files)
+        listed = ", ".join(_literal(str(lake.root / f.path)) for f in files)
+        con.execute(f"create temp view {table}_all as select * from read_parquet([{listed}],"
+                    f" hive_partitioning = true, union_by_name = {str(union).lower()})")
+    else:
+        columns = ", ".join(f'cast(null as {_duck_type(f.type)}) as "{f.name}"' for f in schema)
+        con.execute(f"create temp view {table}_all as select {columns}, cast(null as date) as {PARTITION_COLUMN}"
+                    " where false")
+    con.execute(f"create temp view {table} as select * from {table}_all"
+                + (" where " + " and ".join(conditions) if conditions else ""))
+
+
+def _time_conditions(column: str, when: TimeRange) -> list[str]:
+    """SQL conditions keeping `column` within the range."""
+    conditions = []
+    if when.start:
+        conditions.append(f"{column} >= timestamptz '{when.start.isoformat()}'")
+    if when.end:
+        conditions.append(f"{column} < timestamptz '{when.end.isoformat()}'")
+    return conditions
 
 
 def _setup(con: duckdb.DuckDBPyConnection) -> None:

@@ -60,6 +60,7 @@ create table if not exists quarantine (
     text text not null
 );
 create index if not exists quarantine_object on quarantine (object_id);
+create table if not exists cursors (source text primary key, value text not null);
 """
 
 
@@ -103,6 +104,8 @@ class Commit:
     removed: list[str] = field(default_factory=list)
     file_objects: list[tuple[str, int, int]] = field(default_factory=list)
     quarantine: list[tuple[int, int, str, str]] = field(default_factory=list)
+    cursors: dict[str, str] = field(default_factory=dict)
+    """Resume points of sources without object identity (CloudWatch), committed with their records."""
 
 
 class Ledger:
@@ -168,12 +171,21 @@ class Ledger:
             )
             db.executemany("insert into file_objects values (?,?,?)", change.file_objects)
             db.executemany("insert into quarantine values (?,?,?,?)", change.quarantine)
+            db.executemany("insert or replace into cursors values (?,?)", change.cursors.items())
         return version
 
-    def live_files(self, date_from: str | None = None, date_to: str | None = None) -> list[FileEntry]:
-        """The files a reader opens: live ones, optionally only partitions within [date_from, date_to]."""
-        sql = "select path, date, rows, bytes, min_start, max_start, extra from files where removed_version is null"
-        args: list[str] = []
+    def cursor(self, source: str) -> str | None:
+        """A source's resume point as its last commit left it."""
+        row = self.db.execute("select value from cursors where source = ?", (source,)).fetchone()
+        return row[0] if row else None
+
+    def live_files(self, date_from: str | None = None, date_to: str | None = None,
+                   table: str = "flows") -> list[FileEntry]:
+        """The files a reader opens: live ones of `table` (its folder in the lake; tables share the
+        ledger), optionally only partitions within [date_from, date_to]."""
+        sql = ("select path, date, rows, bytes, min_start, max_start, extra from files"
+               " where removed_version is null and path glob ?")
+        args: list[str] = [f"{table}/*"]
         if date_from:
             sql += " and date >= ?"
             args.append(date_from)

@@ -126,7 +126,7 @@ class LakeWriter:
     def recover(self) -> None:
         """Delete what a crashed writer left: temp files and files the ledger never committed."""
         known = self.ledger.known_paths()
-        for path in self.lake.root.glob(f"{FLOWS_DIR}/{PARTITION_COLUMN}=*/*"):
+        for path in self.lake.root.glob(f"*/{PARTITION_COLUMN}=*/*"):
             rel = path.relative_to(self.lake.root).as_posix()
             if path.name.endswith(".tmp") or (path.suffix == ".parquet" and rel not in known):
                 log.info("removing uncommitted file %s", rel)
@@ -204,10 +204,7 @@ class _PartFile:
     def __init__(self, root: Path, date: dt.date, extra: tuple[str, ...]) -> None:
         self.root, self.date, self.extra = root, date, extra
         self.schema = lake_schema(extra)
-        folder = root / FLOWS_DIR / f"{PARTITION_COLUMN}={date.isoformat()}"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.final = folder / f"part-{uuid.uuid4().hex}.parquet"
-        self.tmp = folder / f".{self.final.name}.tmp"
+        self.tmp, self.final = new_part(root, FLOWS_DIR, date)
         self.writer = pq.ParquetWriter(self.tmp, self.schema, **parquet_options(self.schema))
         self.rows = 0
         self.lo: int | None = None
@@ -228,15 +225,29 @@ class _PartFile:
     def finish(self) -> None:
         """Close, make durable and move into the partition (still uncommitted: the ledger decides)."""
         self.writer.close()
-        with open(self.tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(self.tmp, self.final)
+        publish(self.tmp, self.final)
 
     def note(self, change: Commit) -> None:
         rel = self.final.relative_to(self.root).as_posix()
         size = self.final.stat().st_size
         change.added.append(FileEntry(rel, self.date.isoformat(), self.rows, size, self.lo, self.hi, self.extra))
         change.file_objects += [(rel, obj, n) for obj, n in self.objects.items()]
+
+
+def new_part(root: Path, table: str, date: dt.date) -> tuple[Path, Path]:
+    """A new data file of `table` in `date`'s partition: its hidden temp path and its final path."""
+    folder = root / table / f"{PARTITION_COLUMN}={date.isoformat()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"part-{uuid.uuid4().hex}.parquet"
+    return folder / f".{final.name}.tmp", final
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """Make a written file durable and move it into its partition; it is live only once the ledger
+    commits it (until then readers do not see it, and a crashed writer's leftovers are deleted)."""
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
 
 
 def _pieces(tables: list[pa.Table], rows: int) -> list[list[pa.Table]]:

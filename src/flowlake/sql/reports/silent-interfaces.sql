@@ -1,6 +1,6 @@
 -- name: silent-interfaces
 -- title: Interfaces that went silent
--- description: Interfaces with no record for longer than `silence` before the lake's latest record (the lake's latest record), newest silence first.
+-- description: Interfaces with no record for longer than `silence` before the lake's latest record, newest silence first.
 -- param: silence interval = 1 hour
 -- param: limit integer = 100
 with last as (select max(end_time) as latest from flows)

@@ -5,5 +5,5 @@
 select start_time, interface_id, srcaddr, dstaddr, dstport, action, packets, bytes
 from traffic
 where dstport in (22, 3389)
-order by start_time desc, interface_id, srcaddr, dstaddr
+order by start_time desc, interface_id, srcaddr, dstaddr, dstport
 limit $limit

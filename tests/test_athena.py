@@ -1,0 +1,387 @@
+"""Athena compatibility: AWS's sample Athena queries run unchanged with `--dialect athena`, and
+`flowlake athena ddl` prints tables whose columns, partitions and projected locations match AWS's
+documented DDL and the S3 keys AWS writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from conftest import ACCOUNT, aws_key, rows, run_cli, text_object, write_object
+from flowlake import athena
+from flowlake.engine.duckdb import connect
+from flowlake.lake.store import Lake
+from flowlake.sources.keys import KeyInfo, parse_key, prefix_for
+
+TODAY = dt.datetime.now(dt.UTC).date()
+WEEK_AGO = TODAY - dt.timedelta(days=7)
+
+AWS_DDL = [
+    ("version", "int"), ("account_id", "string"), ("interface_id", "string"), ("srcaddr", "string"),
+    ("dstaddr", "string"), ("srcport", "int"), ("dstport", "int"), ("protocol", "bigint"), ("packets", "bigint"),
+    ("bytes", "bigint"), ("start", "bigint"), ("end", "bigint"), ("action", "string"), ("log_status", "string"),
+    ("vpc_id", "string"), ("subnet_id", "string"), ("instance_id", "string"), ("tcp_flags", "int"), ("type", "string"),
+    ("pkt_srcaddr", "string"), ("pkt_dstaddr", "string"), ("region", "string"), ("az_id", "string"),
+    ("sublocation_type", "string"), ("sublocation_id", "string"), ("pkt_src_aws_service", "string"),
+    ("pkt_dst_aws_service", "string"), ("flow_direction", "string"), ("traffic_path", "int"),
+]
+"""The columns of AWS's documented Athena table for versions 2 to 5 (reference section 5.2), in its order."""
+
+V2_TO_V5 = ", ".join(f'"{name}"' for name, _ in AWS_DDL)
+
+# -- AWS's sample queries ----------------------------------------------------------------
+
+RECORDS = [
+    # day, seconds into the day, srcaddr, dstaddr, srcport, dstport, protocol, packets, action
+    ("2020-05-04", 3_600, "10.117.1.22", "10.0.1.14", 49152, 443, 6, 10, "ACCEPT"),
+    ("2020-05-04", 7_260, "203.0.113.7", "10.0.2.9", 51000, 22, 6, 3, "REJECT"),
+    ("2020-05-04", 9_000, "10.0.2.9", "198.51.100.1", 53001, 53, 17, 2, "REJECT"),
+    ("2020-05-05", 600, "198.51.100.20", "10.0.2.9", 40000, 3389, 6, 1, "REJECT"),
+    ("2021-01-15", 43_200, "10.0.3.3", "10.0.1.14", 40001, 5432, 6, 40, "ACCEPT"),
+    ("2021-01-31", 100, "10.0.3.3", "10.0.1.14", 40002, 5432, 6, 41, "ACCEPT"),
+    ("2021-02-01", 0, "10.117.1.22", "10.0.1.14", 40003, 443, 6, 7, "ACCEPT"),
+    ("2021-02-01", 1_800, "192.0.2.44", "10.117.8.1", 40004, 22, 6, 1, "REJECT"),
+    ("2021-02-27", 80_000, "10.117.200.5", "10.0.1.14", 40005, 443, 6, 9, "ACCEPT"),
+    ("2021-02-28", 60, "10.117.1.22", "10.0.5.5", 40006, 22, 6, 2, "REJECT"),
+    ("2021-03-10", 3_600, "10.0.4.4", "10.0.1.14", 40007, 443, 6, 25, "ACCEPT"),
+    ("2021-03-10", 3_700, "10.0.4.5", "10.0.9.9", 40008, 443, 6, 12, "ACCEPT"),
+    ("2021-03-11", 3_700, "10.0.4.5", "10.0.9.9", 40009, 443, 6, 30, "ACCEPT"),
+    ("2021-04-01", 3_600, "10.0.6.6", "10.0.1.14", 40010, 80, 6, 4, "ACCEPT"),
+    ("2021-04-01", 7_200, "10.11.7.1", "10.0.1.14", 40011, 80, 6, 4, "REJECT"),
+    (WEEK_AGO.isoformat(), 3_600, "10.0.7.1", "10.0.7.7", 40012, 443, 6, 100, "ACCEPT"),
+    ((TODAY - dt.timedelta(days=6)).isoformat(), 3_600, "10.0.7.1", "10.0.7.7", 40013, 443, 6, 5, "ACCEPT"),
+    (TODAY.isoformat(), 0, "10.0.8.1", "10.0.8.8", 40014, 443, 6, 6, "ACCEPT"),
+]
+"""Hand-written records over several days: each sample query below keeps some and drops others."""
+
+
+def start_of(record: tuple) -> int:
+    day, seconds = record[:2]
+    return int(dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC).timestamp()) + seconds
+
+
+def line(i: int, record: tuple) -> str:
+    _, _, src, dst, sport, dport, proto, packets, action = record
+    start = start_of(record)
+    return (f"2 {ACCOUNT} eni-{i:017x} {src} {dst} {sport} {dport} {proto} {packets} {packets * 100} "
+            f"{start} {start + 30} {action} OK")
+
+
+@pytest.fixture(scope="module")
+def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The records ingested as AWS delivers them: one object per day."""
+    inbox, lake = tmp_path_factory.mktemp("inbox"), tmp_path_factory.mktemp("lake") / "lake"
+    by_day: dict[str, list[str]] = {}
+    for i, record in enumerate(RECORDS):
+        by_day.setdefault(record[0], []).append(line(i, record))
+    for day, lines in by_day.items():
+        stamp = day.replace("-", "") + "T0000Z"
+        write_object(inbox, aws_key(day=day.replace("-", "/"), stamp=stamp), text_object(lines))
+    result = run_cli("ingest", str(inbox), "--lake", str(lake))
+    assert result.returncode == 0, result.stderr.decode()
+    return lake
+
+
+SAMPLES = [
+    # AWS's queries for its `vpc_flow_logs` table, as documented.
+    pytest.param("SELECT * FROM vpc_flow_logs WHERE date = DATE('2020-05-04') LIMIT 100;",
+                 f"select {V2_TO_V5}, date from flows where date = '2020-05-04'", id="1-one-date"),
+    pytest.param("SELECT day_of_week(date) AS day, date, interface_id, srcaddr, action, protocol FROM vpc_flow_logs "
+                 "WHERE action = 'REJECT' AND protocol = 6 LIMIT 100;",
+                 "select cast(strftime(date, '%u') as int) as day, date, interface_id, srcaddr, action, protocol "
+                 "from flows where action = 'REJECT' and protocol = 6", id="2-day-of-week"),
+    pytest.param("SELECT SUM(packets) AS packetcount, dstaddr FROM vpc_flow_logs "
+                 "WHERE dstport = 443 AND date > current_date - interval '7' day "
+                 "GROUP BY dstaddr ORDER BY packetcount DESC LIMIT 10;",
+                 "select sum(packets) as packetcount, dstaddr from flows "
+                 f"where dstport = 443 and date > date '{WEEK_AGO}' group by dstaddr", id="3-last-week"),
+    # AWS's queries for its projection table `test_table_vpclogs`, whose `day` string partition
+    # (`day >= '2021/02/01'`) is the `date` column here (`date >= DATE('2021-02-01')`): the only change.
+    pytest.param("SELECT * FROM vpc_flow_logs WHERE date >= DATE('2021-02-01') AND date < DATE('2021-02-28') "
+                 "ORDER BY date ASC LIMIT 100",
+                 f"select {V2_TO_V5}, date from flows where date between '2021-02-01' and '2021-02-27'",
+                 id="4-period"),
+    pytest.param("SELECT SUM(packets) AS packetcount, dstaddr FROM vpc_flow_logs WHERE dstport = 443 "
+                 "AND date >= DATE('2021-03-01') AND date < DATE('2021-03-31') "
+                 "GROUP BY dstaddr ORDER BY packetcount DESC LIMIT 10",
+                 "select sum(packets), dstaddr from flows where dstport = 443 and date between '2021-03-01' and "
+                 "'2021-03-30' group by dstaddr", id="5-https-top"),
+    pytest.param("SELECT interface_id, srcaddr, action, protocol, to_iso8601(from_unixtime(start)) AS start_time, "
+                 'to_iso8601(from_unixtime("end")) AS end_time FROM vpc_flow_logs '
+                 "WHERE date >= DATE('2021-04-01') AND date < DATE('2021-04-30')",
+                 "select interface_id, srcaddr, action, protocol, strftime(start_time, '%Y-%m-%dT%H:%M:%S.000Z'), "
+                 "strftime(end_time, '%Y-%m-%dT%H:%M:%S.000Z') from flows where month(date) = 4 and year(date) = 2021",
+                 id="6-readable-times"),
+    pytest.param("SELECT interface_id, srcaddr, action, protocol, to_iso8601(from_unixtime(start)) AS start_time, "
+                 "to_iso8601(from_unixtime(`end`)) AS end_time FROM vpc_flow_logs "
+                 "WHERE date >= DATE('2021-04-01') AND date < DATE('2021-04-30')",
+                 "select interface_id, srcaddr, action, protocol, strftime(start_time, '%Y-%m-%dT%H:%M:%S.000Z'), "
+                 "strftime(end_time, '%Y-%m-%dT%H:%M:%S.000Z') from flows where month(date) = 4 and year(date) = 2021",
+                 id="6-backticked-end"),
+    pytest.param("SELECT * FROM vpc_flow_logs WHERE srcaddr = '10.117.1.22' "
+                 "AND date >= DATE('2021-02-01') AND date < DATE('2021-02-28')",
+                 f"select {V2_TO_V5}, date from flows where srcaddr = '10.117.1.22' and year(date) = 2021 "
+                 "and month(date) = 2 and day(date) < 28", id="7-source"),
+    pytest.param("SELECT date, interface_id, srcaddr, action, protocol FROM vpc_flow_logs WHERE action = 'REJECT' "
+                 "AND protocol = 6 AND date >= DATE('2021-02-01') AND date < DATE('2021-02-28') LIMIT 10",
+                 "select date, interface_id, srcaddr, action, protocol from flows where action = 'REJECT' "
+                 "and protocol = 6 and date between '2021-02-01' and '2021-02-27'", id="8-rejected-tcp"),
+    pytest.param("SELECT * FROM vpc_flow_logs "
+                 "WHERE split_part(srcaddr,'.', 1)='10' AND split_part(srcaddr,'.', 2) ='117'",
+                 f"select {V2_TO_V5}, date from flows where srcaddr like '10.117.%'", id="9-prefix"),
+    pytest.param("SELECT * FROM vpc_flow_logs WHERE dstaddr = '10.0.1.14' "
+                 "AND date >= DATE('2021-01-01') AND date < DATE('2021-01-31')",
+                 f"select {V2_TO_V5}, date from flows where dstaddr = '10.0.1.14' and date between '2021-01-01' "
+                 "and '2021-01-30'", id="10-destination"),
+]
+
+
+def athena_rows(lake: Path, sql: str) -> list[tuple]:
+    """What `flowlake query --dialect athena` runs, in process (a subprocess per query would be slow)."""
+    con, _ = connect(Lake(lake))
+    athena.install(con)
+    return con.execute(athena.to_duckdb(sql)).fetchall()
+
+
+@pytest.mark.parametrize(("athena_sql", "duckdb_sql"), SAMPLES)
+def test_aws_sample_queries_give_the_duckdb_answers(sample_lake: Path, athena_sql: str, duckdb_sql: str) -> None:
+    got, want = athena_rows(sample_lake, athena_sql), rows(sample_lake, duckdb_sql)
+    assert got, "the sample data should give every query something to return"
+    assert sorted(got, key=repr) == sorted(want, key=repr)
+    assert len(want) < len(RECORDS) or "GROUP BY" in athena_sql, "and something to leave out"
+
+
+def test_sample_answers_in_detail(sample_lake: Path) -> None:
+    """The values Athena itself would print: ISO weekdays, Trino's ISO 8601 text, the top talkers in order."""
+    weekdays = athena_rows(sample_lake, SAMPLES[1].values[0])
+    assert sorted((date, day) for day, date, *_ in weekdays) == [
+        (dt.date(2020, 5, 4), 1), (dt.date(2020, 5, 5), 2), (dt.date(2021, 2, 1), 1), (dt.date(2021, 2, 28), 7),
+        (dt.date(2021, 4, 1), 4)]  # Monday is 1, Sunday 7
+    assert athena_rows(sample_lake, SAMPLES[2].values[0]) == [(6, "10.0.8.8"), (5, "10.0.7.7")]
+    assert athena_rows(sample_lake, SAMPLES[4].values[0]) == [(42, "10.0.9.9"), (25, "10.0.1.14")]
+    times = {row[1]: row[4:] for row in athena_rows(sample_lake, SAMPLES[5].values[0])}
+    assert times["10.0.6.6"] == ("2021-04-01T01:00:00.000Z", "2021-04-01T01:00:30.000Z")
+
+
+def test_queries_are_read_as_sqlglots_athena_reads_them() -> None:
+    """Backticks aside, flowlake's reading of Athena SQL is sqlglot's Athena dialect's."""
+    for sample in SAMPLES:
+        sql = sample.values[0]
+        if "`" not in sql:
+            assert sqlglot.parse_one(sql, read=athena.AthenaQueries) == sqlglot.parse_one(sql, read="athena")
+
+
+def test_query_dialect_athena_on_the_command_line(sample_lake: Path) -> None:
+    result = run_cli("query", SAMPLES[6].values[0], "--dialect", "athena", "--lake", str(sample_lake),
+                     "--format", "json")
+    assert result.returncode == 0, result.stderr.decode()
+    assert sorted(json.loads(result.stdout), key=lambda row: row["srcaddr"]) == [
+        {"interface_id": f"eni-{13:017x}", "srcaddr": "10.0.6.6", "action": "ACCEPT", "protocol": 6,
+         "start_time": "2021-04-01T01:00:00.000Z", "end_time": "2021-04-01T01:00:30.000Z"},
+        {"interface_id": f"eni-{14:017x}", "srcaddr": "10.11.7.1", "action": "REJECT", "protocol": 6,
+         "start_time": "2021-04-01T02:00:00.000Z", "end_time": "2021-04-01T02:00:30.000Z"},
+    ]
+    bad = run_cli("query", "SELECT srcaddr FROM vpc_flow_logs WHERE (", "--dialect", "athena",
+                  "--lake", str(sample_lake))
+    assert bad.returncode == 2 and bad.stdout == b""
+    assert "Athena SQL error" in bad.stderr.decode() and "line 1, column" in bad.stderr.decode()
+
+
+# -- flowlake athena ddl -------------------------------------------------------------------
+
+BUCKET = "s3://flow-bucket/logs"
+START = dt.date(2024, 1, 1)
+JAVA_DATES = {"yyyy/MM/dd": "%Y/%m/%d", "yyyy": "%Y", "yyyy-MM-dd": "%Y-%m-%d"}
+
+
+@dataclass
+class Table:
+    """A CREATE EXTERNAL TABLE as sqlglot's Athena dialect reads it."""
+
+    name: str
+    columns: list[tuple[str, str]]
+    partitions: list[tuple[str, str]]
+    storage: str
+    location: str
+    properties: dict[str, str]
+
+
+def parse_ddl(ddl: str) -> Table:
+    create = sqlglot.parse_one(ddl, read="athena")
+    assert isinstance(create, exp.Create) and create.kind == "TABLE"
+    props = create.args["properties"].expressions
+    assert any(isinstance(p, exp.ExternalProperty) for p in props)
+
+    def one(kind: type[exp.Expression]) -> exp.Expression:
+        (found,) = [p for p in props if isinstance(p, kind)]
+        return found
+
+    def columns(schema: exp.Expression) -> list[tuple[str, str]]:
+        return [(c.name, c.args["kind"].sql("hive").lower()) for c in schema.expressions]
+
+    storage = ([p.args["fields"].name for p in props if isinstance(p, exp.RowFormatDelimitedProperty)]
+               or [p.this.name for p in props if isinstance(p, exp.RowFormatSerdeProperty)])
+    return Table(create.this.this.name, columns(create.this), columns(one(exp.PartitionedByProperty).this),
+                 storage[0], one(exp.LocationProperty).this.name,
+                 {p.this.name: p.args["value"].name for p in props if type(p) is exp.Property})
+
+
+def expand(table: Table, values: dict) -> str:
+    """The storage.location.template with each partition's value written as its projection says, checking
+    that the value is one the projection produces."""
+    props, path = table.properties, table.properties["storage.location.template"]
+    for name, _ in table.partitions:
+        kind, value = props[f"projection.{name}.type"], values[name]
+        if kind == "date":
+            fmt = JAVA_DATES[props[f"projection.{name}.format"]]
+            low, high = props[f"projection.{name}.range"].split(",")
+            assert high == "NOW" and dt.datetime.strptime(low, fmt).date() <= value <= TODAY
+            text = value.strftime(fmt)
+        elif kind == "integer":
+            low, high = map(int, props[f"projection.{name}.range"].split(","))
+            assert low <= value <= high
+            text = f"{value:0{int(props[f'projection.{name}.digits'])}d}"
+        elif kind == "enum":
+            assert value in props[f"projection.{name}.values"].split(",")
+            text = value
+        else:
+            assert kind == "injected"
+            text = value
+        path = path.replace(f"${{{name}}}", text)
+    assert "$" not in path
+    return path
+
+
+LAYOUTS = [pytest.param(fmt, hive, hourly, id=f"{fmt}-{'hive' if hive else 'plain'}-{'hourly' if hourly else 'daily'}")
+           for fmt in ("text", "parquet") for hive in (False, True) for hourly in (False, True)]
+
+
+@pytest.mark.parametrize(("fmt", "hive", "hourly"), LAYOUTS)
+def test_raw_layout_tables_project_the_keys_aws_writes(fmt: str, hive: bool, hourly: bool) -> None:
+    table = parse_ddl(athena.raw_ddl(BUCKET, ["us-east-1", "eu-west-1"], fmt=fmt, hive=hive, hourly=hourly,
+                                     start=START))
+    assert table.name == "vpc_flow_logs"
+    assert table.columns == AWS_DDL[:14], "the default format's fields, typed as AWS's DDL types them"
+    if fmt == "text":
+        assert table.storage == " " and table.properties["skip.header.line.count"] == "1"
+    else:
+        assert table.storage == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    date_parts = ["year", "month", "day"] if hive else ["day"]
+    assert table.partitions == [(name, "string") for name in
+                                ["aws_account_id", "aws_region", *date_parts, *(["hour"] if hourly else [])]]
+    props = table.properties
+    assert props["projection.enabled"] == "true"
+    assert props["projection.aws_account_id.type"] == "injected"
+    assert props["projection.aws_region.values"] == "us-east-1,eu-west-1"
+    if hive:
+        assert props["projection.year.range"] == "2024,NOW" and props["projection.year.interval.unit"] == "YEARS"
+        assert props["projection.month.range"] == "01,12" and props["projection.day.range"] == "01,31"
+    else:
+        assert props["projection.day.format"] == "yyyy/MM/dd" and props["projection.day.range"] == "2024/01/01,NOW"
+    if hourly:
+        assert (props["projection.hour.type"], props["projection.hour.range"], props["projection.hour.digits"]) == (
+            "integer", "00,23", "2")
+
+    day, hour = dt.date(2024, 2, 9), 7
+    path = expand(table, {"aws_account_id": ACCOUNT, "aws_region": "eu-west-1", "year": day, "month": day.month,
+                          "day": day.day if hive else day, "hour": hour})
+    hour_part = (f"hour={hour:02d}/" if hive else f"{hour:02d}/") if hourly else ""  # reference section 3.3
+    assert path == f"{BUCKET}/{prefix_for(ACCOUNT, 'eu-west-1', day, hive=hive)}{hour_part}"
+    assert path.startswith(table.location)
+    name = f"{ACCOUNT}_vpcflowlogs_eu-west-1_fl-0123456789abcdef0_20240209T{hour:02d}05Z_0a1b2c3d.log.gz"
+    assert parse_key(path.removeprefix(BUCKET + "/") + name) == KeyInfo(
+        ACCOUNT, "eu-west-1", day, hour, "fl-0123456789abcdef0", hive)
+    if not (hive or hourly):
+        key = aws_key(day="2024/02/09", region="eu-west-1", stamp="20240209T0705Z")
+        assert f"{BUCKET}/{key}".startswith(path), "the reference's example key lies under the projected prefix"
+
+
+def test_accounts_field_lists_and_table_name() -> None:
+    all_fields = parse_ddl(athena.raw_ddl(BUCKET, ["us-east-1"], fields=athena.field_list("all"),
+                                          accounts=[ACCOUNT, "210987654321"], table="flow_logs_all", start=START))
+    ecs = ["ecs_cluster_arn", "ecs_cluster_name", "ecs_container_instance_arn", "ecs_container_instance_id",
+           "ecs_container_id", "ecs_second_container_id", "ecs_service_name", "ecs_task_definition_arn",
+           "ecs_task_arn", "ecs_task_id"]
+    assert all_fields.name == "flow_logs_all"
+    assert all_fields.columns == AWS_DDL + [(name, "string") for name in [*ecs, "reject_reason"]]
+    assert all_fields.properties["projection.aws_account_id.type"] == "enum"
+    assert all_fields.properties["projection.aws_account_id.values"] == f"{ACCOUNT},210987654321"
+    assert expand(all_fields, {"aws_account_id": ACCOUNT, "aws_region": "us-east-1", "day": START}).startswith(
+        f"{BUCKET}/AWSLogs/{ACCOUNT}/")
+
+    custom = ("${version} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${account-id} ${type} ${srcaddr} "
+              "${dstaddr} ${srcport} ${dstport} ${pkt-srcaddr} ${pkt-dstaddr} ${protocol} ${bytes} ${packets} "
+              "${start} ${end} ${action} ${tcp-flags} ${log-status}")  # an AWS custom format example
+    types = dict(AWS_DDL)
+    expected = [(name[2:-1].replace("-", "_"), types[name[2:-1].replace("-", "_")]) for name in custom.split()]
+    assert parse_ddl(athena.raw_ddl(BUCKET, ["us-east-1"], fields=athena.field_list(custom), start=START)).columns \
+        == expected
+    assert athena.field_list("srcaddr, dstaddr,end") == ("srcaddr", "dstaddr", "end")
+    for bad in ("srcaddr nosuchfield", "srcaddr srcaddr"):
+        with pytest.raises(ValueError, match=r"nosuchfield|twice"):
+            athena.field_list(bad)
+
+
+def test_lake_table_matches_the_lake_files(sample_lake: Path) -> None:
+    table = parse_ddl(athena.lake_ddl("s3://flow-bucket/copies/lake/", start=dt.date(2020, 5, 1)))
+    parquet = {"INT32": "int", "INT64": "bigint", "BYTE_ARRAY": "string"}
+    file = next((sample_lake / "flows").glob("date=*/*.parquet"))
+    schema = pq.ParquetFile(file).schema
+    assert table.name == "flows"
+    assert table.columns == [
+        (c.name, "timestamp" if "Timestamp" in str(c.logical_type) else parquet[c.physical_type])
+        for c in (schema.column(i) for i in range(len(schema)))
+    ]
+    assert table.partitions == [("date", "date")]
+    assert table.storage == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    assert table.location == "s3://flow-bucket/copies/lake/flows/"
+    assert {k: v for k, v in table.properties.items() if k != "storage.location.template"} == {
+        "projection.enabled": "true", "projection.date.type": "date", "projection.date.format": "yyyy-MM-dd",
+        "projection.date.range": "2020-05-01,NOW", "projection.date.interval": "1",
+        "projection.date.interval.unit": "DAYS"}
+    for folder in (sample_lake / "flows").glob("date=*"):
+        day = dt.date.fromisoformat(folder.name.removeprefix("date="))
+        assert expand(table, {"date": day}) == f"s3://flow-bucket/copies/lake/{folder.relative_to(sample_lake)}/"
+
+
+def test_ddl_on_the_command_line() -> None:
+    raw = run_cli("athena", "ddl", "--location", BUCKET, "--regions", "us-east-1", "--accounts", ACCOUNT,
+                  "--format", "parquet", "--hive", "--hourly", "--fields", "version,account-id srcaddr end",
+                  "--start", "2024/03/05")
+    assert raw.returncode == 0, raw.stderr.decode()
+    table = parse_ddl(raw.stdout.decode())
+    assert table.columns == [("version", "int"), ("account_id", "string"), ("srcaddr", "string"), ("end", "bigint")]
+    assert table.properties["projection.year.range"] == "2024,NOW"
+    assert "MSCK" not in raw.stdout.decode() and "ADD PARTITION" not in raw.stdout.decode()
+    lake = run_cli("athena", "ddl", "--lake", "--location", "s3://flow-bucket/lake", "--table", "my_flows")
+    assert lake.returncode == 0, lake.stderr.decode()
+    assert parse_ddl(lake.stdout.decode()).name == "my_flows"
+    assert parse_ddl(lake.stdout.decode()).properties["projection.date.range"] == f"{TODAY.year - 1}-01-01,NOW"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--lake", "--location", BUCKET, "--hive"], "--lake tables take no --hive"),
+    (["--location", f"{BUCKET}/AWSLogs", "--regions", "us-east-1"], "before AWSLogs/"),
+])
+def test_ddl_usage_errors_exit_2(args: list[str], message: str) -> None:
+    result = run_cli("athena", "ddl", *args)
+    assert result.returncode == 2 and message in result.stderr.decode() and result.stdout == b""
+
+
+def test_ddl_checks_its_inputs() -> None:
+    for kwargs, message in [
+        ({"regions": []}, "--regions"),
+        ({"regions": ["us-east-1"], "accounts": ["12345"]}, "12-digit"),
+        ({"regions": ["US East"]}, "not an AWS region"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            athena.raw_ddl(BUCKET, start=START, **kwargs)
+    with pytest.raises(ValueError, match="s3://"):
+        athena.lake_ddl("/local/lake", start=START)
