@@ -102,6 +102,8 @@ class _Done:
     tables: list[pa.Table] = field(default_factory=list)
     unknown: set[str] = field(default_factory=set)
     formats: Counter[str] = field(default_factory=Counter)
+    checkpoints: dict[str, Callable[[], str]] = field(default_factory=dict)
+    """The latest checkpoint of each source among these objects (objects are merged in source order)."""
 
     @property
     def rows(self) -> int:
@@ -118,6 +120,7 @@ class _Done:
         self.tables += other.tables
         self.unknown |= other.unknown
         self.formats.update(other.formats)
+        self.checkpoints.update(other.checkpoints)
 
 
 def ingest(
@@ -260,6 +263,8 @@ def _decode(group: list[_Job], fields: tuple[str, ...] | None) -> _Done:
         done.rejects[job.object_id] = decoded.rejects
         if job.replaces:
             done.replaces.add(job.object_id)
+        if obj.checkpoint:
+            done.checkpoints[obj.checkpoint[0]] = obj.checkpoint[1]
         done.unknown |= decoded.unknown_fields
         done.formats.update(decoded.formats)
     done.tables = [part for tables, origins in same_columns.values() for part in by_date(conform(tables, origins))]
@@ -274,6 +279,7 @@ def _commit(writer: LakeWriter, batch: _Done, stats: IngestStats) -> None:
     if batch.tables:
         writer.write(batch.tables, change)
     change.objects = batch.entries
+    change.cursors = {key: value() for key, value in batch.checkpoints.items()}
     for entry in batch.entries:
         change.quarantine += [(entry.id, r.line, r.reason, r.text)
                               for r in batch.rejects.get(entry.id, [])[:QUARANTINE_PER_OBJECT]]

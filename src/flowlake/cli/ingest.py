@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from flowlake.cli import UsageProblem, cli, lake_option
+from flowlake.cli import UsageProblem, cli, lake_option, time_options
 from flowlake.ingest import IngestStats, ingest
 from flowlake.lake.compact import compact
 from flowlake.lake.store import Lake
 from flowlake.schema import parse_format_string
-from flowlake.sources.local import local_objects
+from flowlake.sources.aws import AwsOptions, SourceError
+from flowlake.sources.cloudwatch import cloudwatch_objects
+from flowlake.sources.local import SourceObject, local_objects
+from flowlake.sources.s3 import s3_objects
+from flowlake.timerange import TimeRange
+
+REMOTE = ("s3://", "cloudwatch://")
+
+
+class SourceProblem(click.ClickException):
+    """A source that cannot be read at all (no such bucket or log group, access denied): one line, exit 2."""
+
+    exit_code = 2
 
 
 @cli.command("ingest")
@@ -22,12 +35,27 @@ from flowlake.sources.local import local_objects
 @click.option("--format-string", metavar="FORMAT",
               help="Field order of header-less lines, in AWS syntax: '${version} ${account-id} ...'.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Objects decoded in parallel.")
+              help="Objects downloaded and decoded in parallel.")
 @click.option("--no-compact", is_flag=True, help="Skip the compaction that follows ingest.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final statistics as JSON.")
-def ingest_command(paths: tuple[str, ...], lake: Path, format_string: str | None, workers: int,
-                   no_compact: bool, as_json: bool) -> None:
-    """Ingest flow logs from files, folders (recursively) or - (standard input).
+@time_options
+@click.option("--account", "accounts", multiple=True, metavar="ID", help="S3: only this account (repeatable).")
+@click.option("--region", "regions", multiple=True, metavar="REGION",
+              help="S3: only this region (repeatable). The first is also the region AWS is called in.")
+@click.option("--stream-prefix", metavar="PREFIX", help="CloudWatch: only log streams named PREFIX... (eni-).")
+@click.option("--profile", metavar="NAME", help="AWS profile (default: the standard credential chain).")
+@click.option("--role-arn", metavar="ARN", help="Assume this IAM role first, to read another account.")
+@click.option("--endpoint-url", metavar="URL",
+              help="S3 or CloudWatch Logs endpoint: an S3-compatible store, an emulator (default: AWS_ENDPOINT_URL).")
+def ingest_command(paths: tuple[str, ...], lake: Path, format_string: str | None, workers: int, no_compact: bool,
+                   as_json: bool, when: TimeRange, accounts: tuple[str, ...], regions: tuple[str, ...],
+                   stream_prefix: str | None, profile: str | None, role_arn: str | None,
+                   endpoint_url: str | None) -> None:
+    """Ingest flow logs from files, folders (recursively), - (standard input), S3 or CloudWatch Logs.
+
+    s3://BUCKET/PREFIX reads the objects under PREFIX; with --since/--from/--to, --account or --region
+    only those days, accounts and regions are listed. cloudwatch://LOG_GROUP reads the group's events
+    from where the last run into this lake stopped.
 
     Only new or changed objects are read; a changed object replaces its earlier rows.
     Rejected lines go to the quarantine (see `flowlake status` and `flowlake quarantine`).
@@ -37,13 +65,33 @@ def ingest_command(paths: tuple[str, ...], lake: Path, format_string: str | None
     except ValueError as exc:
         raise UsageProblem(f"--format-string: {exc}") from None
     for given in paths:
-        if given != "-" and not Path(given).exists():
+        if given != "-" and not given.startswith(REMOTE) and not Path(given).exists():
             raise UsageProblem(f"no such file or folder: {given}")
-    with _progress() as show:
-        stats = ingest(Lake(lake), local_objects(list(paths)), fields=fields, workers=workers,
-                       do_compact=not no_compact, progress=show)
+    aws_flags = when or accounts or regions or stream_prefix or profile or role_arn or endpoint_url
+    if aws_flags and not any(given.startswith(REMOTE) for given in paths):
+        raise UsageProblem("the time, account, region, stream and AWS options are for s3:// and cloudwatch:// paths")
+    options = AwsOptions(profile, regions[0] if regions else None, endpoint_url, role_arn)
+    target = Lake(lake)
+    objects = _objects(paths, target, options, when, accounts, regions, stream_prefix, workers)
+    try:
+        with _progress() as show:
+            stats = ingest(target, objects, fields=fields, workers=workers, do_compact=not no_compact, progress=show)
+    except SourceError as exc:
+        raise SourceProblem(str(exc)) from None
     _report(stats, as_json)
     sys.exit(stats.exit_code)
+
+
+def _objects(paths: tuple[str, ...], lake: Lake, options: AwsOptions, when: TimeRange, accounts: tuple[str, ...],
+             regions: tuple[str, ...], stream_prefix: str | None, workers: int) -> Iterator[SourceObject]:
+    """Each path's objects in turn, from S3, CloudWatch Logs, or files and standard input."""
+    for given in paths:
+        if given.startswith("s3://"):
+            yield from s3_objects(given, options, when, accounts, regions, connections=workers + 2)
+        elif given.startswith("cloudwatch://"):
+            yield from cloudwatch_objects(given, lake, options, when, stream_prefix)
+        else:
+            yield from local_objects([given])
 
 
 def _report(stats: IngestStats, as_json: bool) -> None:

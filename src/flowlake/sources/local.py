@@ -35,6 +35,11 @@ class SourceObject:
     """For later pieces of standard input: the stream's first line, which may be the header."""
     replayable: bool = True
     """False for standard input: it has no identity to skip on a second run."""
+    checkpoint: tuple[str, Callable[[], str]] | None = None
+    """For sources whose objects have no identity to skip on the next run (CloudWatch pages): the
+    source's resume point after this object, as (key, value). The value is computed when the
+    object's batch commits and stored in the same transaction, so the resume point always sits
+    exactly after the committed records, wherever a run stops."""
 
 
 def local_objects(paths: list[str]) -> Iterator[SourceObject]:
