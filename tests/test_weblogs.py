@@ -200,3 +200,12 @@ def test_web_logs_view_is_empty_with_its_columns_in_a_flows_only_lake(inbox: Pat
     columns = [r["column_name"] for r in q(lake, "select column_name from (describe web_logs)")]
     assert columns == [*weblogs.WEB_LOGS_SCHEMA.names, "date"]
     assert report(lake) == []
+
+
+def test_status_counts_web_logs_apart_from_flows(tmp_path: Path) -> None:
+    lake, logs = tmp_path / "lake", tmp_path / "access.log"
+    logs.write_text('10.0.0.1 - - [27/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl"\n')
+    assert run_cli("ingest-weblogs", str(logs), "--lake", str(lake)).returncode == 0
+    status = json.loads(run_cli("status", "--lake", str(lake), "--format", "json").stdout)
+    assert status["objects"] == 0 and status["records"] == 0
+    assert status["web_logs"] == {"files": 1, "records": 1}

@@ -63,6 +63,19 @@ class IngestStats:
         """0 when everything was read, 1 when any line was rejected or any object failed."""
         return 1 if self.rejected or self.failed else 0
 
+    def count(self, entry: ObjectEntry, rejects: list[Reject]) -> None:
+        """Add one committed object's outcome."""
+        self.bytes_read += entry.size or 0
+        self.records += entry.records
+        self.rejected += entry.rejected
+        if entry.result == "failed":
+            self.failed += 1
+        else:
+            self.ingested += 1
+        if entry.error or entry.rejected:
+            reason = entry.error or rejects[0].reason
+            self.problems.append(f"{entry.location}: {entry.rejected} rejected; {reason}")
+
     def summary(self) -> str:
         rate = self.records / self.seconds if self.seconds else 0.0
         text = (f"ingested {self.records:,} records from {self.ingested:,} objects "
@@ -287,13 +300,4 @@ def _commit(writer: LakeWriter, batch: _Done, stats: IngestStats) -> None:
     stats.formats.update(batch.formats)
     stats.unknown_fields |= batch.unknown
     for entry in batch.entries:
-        stats.bytes_read += entry.size or 0
-        stats.records += entry.records
-        stats.rejected += entry.rejected
-        if entry.result == "failed":
-            stats.failed += 1
-        else:
-            stats.ingested += 1
-        if entry.error or entry.rejected:
-            reason = entry.error or batch.rejects[entry.id][0].reason
-            stats.problems.append(f"{entry.location}: {entry.rejected} rejected; {reason}")
+        stats.count(entry, batch.rejects.get(entry.id, []))

@@ -190,7 +190,8 @@ def ingest_weblogs(lake: Lake, objects: Iterable[SourceObject]) -> IngestStats:
             change.objects.append(entry)
             change.quarantine += [(source, r.line, r.reason, r.text) for r in decoded.rejects[:QUARANTINE_PER_OBJECT]]
             writer.ledger.commit(change)
-            _count(stats, entry, decoded)
+            stats.count(entry, decoded.rejects)
+            stats.formats.update(decoded.formats)
     stats.seconds = time.perf_counter() - began
     return stats
 
@@ -226,17 +227,3 @@ def _write_day(root: Path, day: pa.Table, source: int, change: Commit) -> None:
     change.added.append(FileEntry(rel, date.isoformat(), day.num_rows, final.stat().st_size,
                                   bounds["min"], bounds["max"]))
     change.file_objects.append((rel, source, day.num_rows))
-
-
-def _count(stats: IngestStats, entry: ObjectEntry, decoded: Decoded) -> None:
-    stats.bytes_read += entry.size or 0
-    stats.records += entry.records
-    stats.rejected += entry.rejected
-    stats.formats.update(decoded.formats)
-    if entry.result == "failed":
-        stats.failed += 1
-    else:
-        stats.ingested += 1
-    if entry.error or entry.rejected:
-        reason = entry.error or decoded.rejects[0].reason
-        stats.problems.append(f"{entry.location}: {entry.rejected} rejected; {reason}")

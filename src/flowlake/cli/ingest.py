@@ -78,7 +78,7 @@ def ingest_command(paths: tuple[str, ...], lake: Path, format_string: str | None
             stats = ingest(target, objects, fields=fields, workers=workers, do_compact=not no_compact, progress=show)
     except SourceError as exc:
         raise SourceProblem(str(exc)) from None
-    _report(stats, as_json)
+    report_stats(stats, as_json)
     sys.exit(stats.exit_code)
 
 
@@ -94,7 +94,8 @@ def _objects(paths: tuple[str, ...], lake: Lake, options: AwsOptions, when: Time
             yield from local_objects([given])
 
 
-def _report(stats: IngestStats, as_json: bool) -> None:
+def report_stats(stats: IngestStats, as_json: bool) -> None:
+    """The end of an ingest: problems and the one-line summary on standard error, --json on standard output."""
     if as_json:
         click.echo(json.dumps(stats.as_dict(), indent=2))
     for problem in stats.problems[:20]:

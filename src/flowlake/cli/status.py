@@ -16,18 +16,22 @@ from flowlake.engine.duckdb import connect
 from flowlake.lake.store import Lake
 from flowlake.output import human_bytes
 from flowlake.timerange import TimeRange
+from flowlake.weblogs import WEB_LOGS_DIR
 
 
 def lake_status(lake: Lake, when: TimeRange | None = None) -> dict:
     """Everything `status` reports, as one JSON-ready dict; `when` limits what is said of the records."""
     ledger = lake.reader()
     try:
-        objects = dict(ledger.query("select result, count(*) from objects group by result"))
-        records, rejected = ledger.query("select coalesce(sum(records), 0), coalesce(sum(rejected), 0) from objects")[0]
+        flows = f"location not like '{WEB_LOGS_DIR}:%'"  # web-log files are ledger objects too
+        objects = dict(ledger.query(f"select result, count(*) from objects where {flows} group by result"))
+        records, rejected = ledger.query(
+            f"select coalesce(sum(records), 0), coalesce(sum(rejected), 0) from objects where {flows}")[0]
+        web = ledger.query(f"select count(*), coalesce(sum(records), 0) from objects where not ({flows})")[0]
         files = ledger.live_files()
         formats: Counter[str] = Counter()
         unknown: set[str] = set()
-        for fmt_json, unknown_json in ledger.query("select formats, unknown_fields from objects"):
+        for fmt_json, unknown_json in ledger.query(f"select formats, unknown_fields from objects where {flows}"):
             formats.update(json.loads(fmt_json or "{}"))
             unknown.update(json.loads(unknown_json or "[]"))
         reasons = Counter()
@@ -60,6 +64,7 @@ def lake_status(lake: Lake, when: TimeRange | None = None) -> dict:
         "regions": row[5] or [],
         "formats": dict(formats.most_common()),
         "unknown_fields": sorted(unknown),
+        "web_logs": {"files": web[0], "records": web[1]},
         "nodata": row[2],
         "skipdata": row[3],
         "quarantine": {"lines": rejected, "kept": sum(reasons.values()),
@@ -95,6 +100,9 @@ def status_command(lake: Path, when: TimeRange, fmt: str) -> None:
         ("quarantine", f"{q['lines']:,} lines rejected" + (f"; {len(q['failed_objects'])} objects failed"
                                                             if q["failed_objects"] else "")),
     ]
+    web = status["web_logs"]
+    if web["files"]:
+        lines.append(("web logs", f"{web['records']:,} requests from {web['files']:,} files"))
     if status["unknown_fields"]:
         lines.append(("unknown fields", ", ".join(status["unknown_fields"])))
     lines += [("  " + reason, f"{n:,}") for reason, n in q["reasons"].items()]

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from flowlake.cli import UsageProblem, cli, lake_option
-from flowlake.cli.ingest import _report
+from flowlake.cli.ingest import report_stats
 from flowlake.lake.store import Lake
 from flowlake.sources.local import local_objects
 from flowlake.weblogs import ingest_weblogs
@@ -29,5 +29,5 @@ def ingest_weblogs_command(paths: tuple[str, ...], lake: Path, as_json: bool) ->
     if missing:
         raise UsageProblem(f"no such file or folder: {missing[0]}")
     stats = ingest_weblogs(Lake(lake), local_objects(list(paths)))
-    _report(stats, as_json)
+    report_stats(stats, as_json)
     sys.exit(stats.exit_code)
