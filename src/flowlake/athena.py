@@ -16,13 +16,20 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import duckdb
-import pyarrow as pa
 import sqlglot
 from sqlglot.dialects.trino import Trino
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
 from flowlake.lake.store import FLOWS_DIR
-from flowlake.schema import BY_AWS, DEFAULT_FORMAT, FIELDS, PARTITION_COLUMN, lake_schema, parse_format_string
+from flowlake.schema import (
+    BY_AWS,
+    DEFAULT_FORMAT,
+    FIELDS,
+    PARTITION_COLUMN,
+    lake_schema,
+    parse_format_string,
+    sql_type,
+)
 
 # --- Athena SQL on DuckDB ---------------------------------------------------------------
 
@@ -162,7 +169,8 @@ def raw_ddl(location: str, regions: Sequence[str], *, fmt: str = "text", hive: b
         if not _ACCOUNT.fullmatch(account):
             raise ValueError(f"not a 12-digit account id: {account!r}")
     root = f"{base}/AWSLogs/"
-    columns = [(BY_AWS[name].column, AWS_DECLARED.get(name) or _athena_type(BY_AWS[name].type)) for name in fields]
+    columns = [(BY_AWS[name].column, AWS_DECLARED.get(name) or sql_type(BY_AWS[name].type, "athena"))
+               for name in fields]
     account = (Partition("aws_account_id", "string", {"type": "enum", "values": ",".join(accounts)}) if accounts
                else Partition("aws_account_id", "string", {"type": "injected"}))
     partitions = [account, Partition("aws_region", "string", {"type": "enum", "values": ",".join(regions)})]
@@ -190,7 +198,7 @@ def lake_ddl(location: str, *, table: str = "flows", start: dt.date) -> str:
     schema, and the `date` partition as a DATE (as in AWS's own `vpc_flow_logs` table), so Athena SQL written
     for that table (`date = DATE('2020-05-04')`, `date > current_date - interval '7' day`) runs on it unchanged."""
     root = f"{_s3_root(location)}/{FLOWS_DIR}/"
-    columns = [(f.name, _athena_type(f.type)) for f in lake_schema()]
+    columns = [(f.name, sql_type(f.type, "athena")) for f in lake_schema()]
     partition = Partition(PARTITION_COLUMN, "date", _dates(start, "yyyy-MM-dd", "DAYS"))
     return _render(table, columns, [partition], PARQUET_STORAGE, root,
                    f"{root}{PARTITION_COLUMN}=${{{PARTITION_COLUMN}}}/", {})
@@ -213,16 +221,6 @@ def _dates(start: dt.date, java_format: str, unit: str) -> dict[str, str]:
 def _integers(low: int, high: int) -> dict[str, str]:
     """Zero-padded two-digit numbers, as AWS writes months, days and hours in keys."""
     return {"type": "integer", "range": f"{low:02d},{high:02d}", "digits": "2"}
-
-
-def _athena_type(arrow_type: pa.DataType) -> str:
-    if pa.types.is_int32(arrow_type):
-        return "int"
-    if pa.types.is_int64(arrow_type):
-        return "bigint"
-    if pa.types.is_timestamp(arrow_type):
-        return "timestamp"
-    return "string"
 
 
 def _render(table: str, columns: Sequence[tuple[str, str]], partitions: Sequence[Partition], storage: str,

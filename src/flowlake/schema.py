@@ -149,6 +149,26 @@ def lake_schema(extra: tuple[str, ...] = ()) -> pa.Schema:
     return pa.schema(cols)
 
 
+SQL_TYPES: dict[str, dict[str, str]] = {
+    "duckdb": {"int32": "integer", "int64": "bigint", "timestamp": "timestamptz", "string": "varchar"},
+    "athena": {"int32": "int", "int64": "bigint", "timestamp": "timestamp", "string": "string"},
+}
+"""The lake's Arrow types as each SQL dialect names them."""
+
+
+def sql_type(arrow_type: pa.DataType, dialect: str) -> str:
+    """A column type for DDL in `dialect` (`duckdb` or `athena`)."""
+    if pa.types.is_int32(arrow_type):
+        kind = "int32"
+    elif pa.types.is_int64(arrow_type):
+        kind = "int64"
+    elif pa.types.is_timestamp(arrow_type):
+        kind = "timestamp"
+    else:
+        kind = "string"
+    return SQL_TYPES[dialect][kind]
+
+
 def column_name(aws_name: str) -> str:
     """Athena column name of any field, known or not."""
     return aws_name.strip().lower().replace("-", "_")

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from flowlake.lake.ledger import FileEntry
 from flowlake.lake.store import Lake
-from flowlake.schema import FIELDS, PARTITION_COLUMN, lake_schema
+from flowlake.schema import FIELDS, PARTITION_COLUMN, lake_schema, sql_type
 from flowlake.timerange import TimeRange
 from flowlake.weblogs import WEB_LOGS_DIR, WEB_LOGS_SCHEMA
 
@@ -68,7 +68,7 @@ def _views(con: duckdb.DuckDBPyConnection, table: str, lake: Lake, files: list[F
         con.execute(f"create temp view {table}_all as select * from read_parquet([{listed}],"
                     f" hive_partitioning = true, union_by_name = {str(union).lower()})")
     else:
-        columns = ", ".join(f'cast(null as {_duck_type(f.type)}) as "{f.name}"' for f in schema)
+        columns = ", ".join(f'cast(null as {sql_type(f.type, "duckdb")}) as "{f.name}"' for f in schema)
         con.execute(f"create temp view {table}_all as select {columns}, cast(null as date) as {PARTITION_COLUMN}"
                     " where false")
     con.execute(f"create temp view {table} as select * from {table}_all"
@@ -96,13 +96,3 @@ def _setup(con: duckdb.DuckDBPyConnection) -> None:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _duck_type(arrow_type: pa.DataType) -> str:
-    if pa.types.is_int32(arrow_type):
-        return "integer"
-    if pa.types.is_int64(arrow_type):
-        return "bigint"
-    if pa.types.is_timestamp(arrow_type):
-        return "timestamptz"
-    return "varchar"
