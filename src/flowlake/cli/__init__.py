@@ -82,12 +82,16 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
+def commands() -> click.Group:
+    """The `flowlake` group with every command registered (each module adds its own)."""
+    from flowlake.cli import athena, demo, generate, ingest, query, report, status, watch, weblogs  # noqa: F401
+
+    return cli
+
+
 def main() -> None:
-    from flowlake.cli import athena, demo, generate, ingest, query, report, status, weblogs  # noqa: F401  (registers commands)
-
     _fast_allocator()
-
-    cli(prog_name="flowlake")
+    commands()(prog_name="flowlake")
 
 
 def _fast_allocator() -> None:

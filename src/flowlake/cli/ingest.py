@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -29,28 +30,88 @@ class SourceProblem(click.ClickException):
     exit_code = 2
 
 
+def source_options(f: Callable) -> Callable:
+    """The options `ingest` and `watch` share: how to read the sources."""
+    for option in reversed((
+        lake_option,
+        click.option("--format-string", metavar="FORMAT",
+                     help="Field order of header-less lines, in AWS syntax: '${version} ${account-id} ...'."),
+        click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+                     help="Objects downloaded and decoded in parallel."),
+        click.option("--no-compact", is_flag=True, help="Skip the compaction that follows each ingest."),
+        time_options,
+        click.option("--account", "accounts", multiple=True, metavar="ID", help="S3: only this account (repeatable)."),
+        click.option("--region", "regions", multiple=True, metavar="REGION",
+                     help="S3: only this region (repeatable). The first is also the region AWS is called in."),
+        click.option("--stream-prefix", metavar="PREFIX", help="CloudWatch: only log streams named PREFIX... (eni-)."),
+        click.option("--profile", metavar="NAME", help="AWS profile (default: the standard credential chain)."),
+        click.option("--role-arn", metavar="ARN", help="Assume this IAM role first, to read another account."),
+        click.option("--endpoint-url", metavar="URL", help="S3 or CloudWatch Logs endpoint: an S3-compatible store, "
+                     "an emulator (default: AWS_ENDPOINT_URL)."),
+    )):
+        f = option(f)
+    return f
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What to read, as the shared options say; `objects()` lists them afresh on every call."""
+
+    paths: tuple[str, ...]
+    lake: Lake
+    fields: tuple[str, ...] | None
+    workers: int
+    compact: bool
+    when: TimeRange
+    accounts: tuple[str, ...]
+    regions: tuple[str, ...]
+    stream_prefix: str | None
+    aws: AwsOptions
+
+    @classmethod
+    def from_options(cls, paths: tuple[str, ...], lake: Path, format_string: str | None, workers: int,
+                     no_compact: bool, when: TimeRange, accounts: tuple[str, ...], regions: tuple[str, ...],
+                     stream_prefix: str | None, profile: str | None, role_arn: str | None,
+                     endpoint_url: str | None) -> Sources:
+        try:
+            fields = parse_format_string(format_string) if format_string else None
+        except ValueError as exc:
+            raise UsageProblem(f"--format-string: {exc}") from None
+        for given in paths:
+            if given != "-" and not given.startswith(REMOTE) and not Path(given).exists():
+                raise UsageProblem(f"no such file or folder: {given}")
+        aws_flags = when or accounts or regions or stream_prefix or profile or role_arn or endpoint_url
+        if aws_flags and not any(given.startswith(REMOTE) for given in paths):
+            raise UsageProblem("the time, account, region, stream and AWS options are for s3:// and cloudwatch:// "
+                               "paths")
+        aws = AwsOptions(profile, regions[0] if regions else None, endpoint_url, role_arn)
+        return cls(paths, Lake(lake), fields, workers, not no_compact, when, accounts, regions, stream_prefix, aws)
+
+    def objects(self, when: TimeRange | None = None) -> Iterator[SourceObject]:
+        """Each path's objects in turn, from S3, CloudWatch Logs, or files and standard input."""
+        when = when or self.when
+        for given in self.paths:
+            if given.startswith("s3://"):
+                yield from s3_objects(given, self.aws, when, self.accounts, self.regions,
+                                      connections=self.workers + 2)
+            elif given.startswith("cloudwatch://"):
+                yield from cloudwatch_objects(given, self.lake, self.aws, when, self.stream_prefix)
+            else:
+                yield from local_objects([given])
+
+    def ingest(self, when: TimeRange | None = None, progress: Callable | None = None) -> IngestStats:
+        try:
+            return ingest(self.lake, self.objects(when), fields=self.fields, workers=self.workers,
+                          do_compact=self.compact, progress=progress)
+        except SourceError as exc:
+            raise SourceProblem(str(exc)) from None
+
+
 @cli.command("ingest")
 @click.argument("paths", nargs=-1, required=True)
-@lake_option
-@click.option("--format-string", metavar="FORMAT",
-              help="Field order of header-less lines, in AWS syntax: '${version} ${account-id} ...'.")
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Objects downloaded and decoded in parallel.")
-@click.option("--no-compact", is_flag=True, help="Skip the compaction that follows ingest.")
+@source_options
 @click.option("--json", "as_json", is_flag=True, help="Print the final statistics as JSON.")
-@time_options
-@click.option("--account", "accounts", multiple=True, metavar="ID", help="S3: only this account (repeatable).")
-@click.option("--region", "regions", multiple=True, metavar="REGION",
-              help="S3: only this region (repeatable). The first is also the region AWS is called in.")
-@click.option("--stream-prefix", metavar="PREFIX", help="CloudWatch: only log streams named PREFIX... (eni-).")
-@click.option("--profile", metavar="NAME", help="AWS profile (default: the standard credential chain).")
-@click.option("--role-arn", metavar="ARN", help="Assume this IAM role first, to read another account.")
-@click.option("--endpoint-url", metavar="URL",
-              help="S3 or CloudWatch Logs endpoint: an S3-compatible store, an emulator (default: AWS_ENDPOINT_URL).")
-def ingest_command(paths: tuple[str, ...], lake: Path, format_string: str | None, workers: int, no_compact: bool,
-                   as_json: bool, when: TimeRange, accounts: tuple[str, ...], regions: tuple[str, ...],
-                   stream_prefix: str | None, profile: str | None, role_arn: str | None,
-                   endpoint_url: str | None) -> None:
+def ingest_command(paths: tuple[str, ...], as_json: bool, **options) -> None:
     """Ingest flow logs from files, folders (recursively), - (standard input), S3 or CloudWatch Logs.
 
     s3://BUCKET/PREFIX reads the objects under PREFIX; with --since/--from/--to, --account or --region
@@ -60,38 +121,11 @@ def ingest_command(paths: tuple[str, ...], lake: Path, format_string: str | None
     Only new or changed objects are read; a changed object replaces its earlier rows.
     Rejected lines go to the quarantine (see `flowlake status` and `flowlake quarantine`).
     """
-    try:
-        fields = parse_format_string(format_string) if format_string else None
-    except ValueError as exc:
-        raise UsageProblem(f"--format-string: {exc}") from None
-    for given in paths:
-        if given != "-" and not given.startswith(REMOTE) and not Path(given).exists():
-            raise UsageProblem(f"no such file or folder: {given}")
-    aws_flags = when or accounts or regions or stream_prefix or profile or role_arn or endpoint_url
-    if aws_flags and not any(given.startswith(REMOTE) for given in paths):
-        raise UsageProblem("the time, account, region, stream and AWS options are for s3:// and cloudwatch:// paths")
-    options = AwsOptions(profile, regions[0] if regions else None, endpoint_url, role_arn)
-    target = Lake(lake)
-    objects = _objects(paths, target, options, when, accounts, regions, stream_prefix, workers)
-    try:
-        with _progress() as show:
-            stats = ingest(target, objects, fields=fields, workers=workers, do_compact=not no_compact, progress=show)
-    except SourceError as exc:
-        raise SourceProblem(str(exc)) from None
+    sources = Sources.from_options(paths, **options)
+    with _progress() as show:
+        stats = sources.ingest(progress=show)
     report_stats(stats, as_json)
     sys.exit(stats.exit_code)
-
-
-def _objects(paths: tuple[str, ...], lake: Lake, options: AwsOptions, when: TimeRange, accounts: tuple[str, ...],
-             regions: tuple[str, ...], stream_prefix: str | None, workers: int) -> Iterator[SourceObject]:
-    """Each path's objects in turn, from S3, CloudWatch Logs, or files and standard input."""
-    for given in paths:
-        if given.startswith("s3://"):
-            yield from s3_objects(given, options, when, accounts, regions, connections=workers + 2)
-        elif given.startswith("cloudwatch://"):
-            yield from cloudwatch_objects(given, lake, options, when, stream_prefix)
-        else:
-            yield from local_objects([given])
 
 
 def report_stats(stats: IngestStats, as_json: bool) -> None:

@@ -39,6 +39,7 @@ def lake_status(lake: Lake, when: TimeRange | None = None) -> dict:
             reasons[re.sub(r"'[^']*'|\b\d[\d,.]*\b", "…", reason)] += 1
         failed = [loc for (loc,) in ledger.query("select location from objects where result = 'failed' limit 20")]
         version = ledger.version()
+        watch = json.loads(ledger.meta("watch") or "null")
     finally:
         ledger.close()
     con, _ = connect(lake, when)
@@ -65,6 +66,7 @@ def lake_status(lake: Lake, when: TimeRange | None = None) -> dict:
         "formats": dict(formats.most_common()),
         "unknown_fields": sorted(unknown),
         "web_logs": {"files": web[0], "records": web[1]},
+        "watch": watch,
         "nodata": row[2],
         "skipdata": row[3],
         "quarantine": {"lines": rejected, "kept": sum(reasons.values()),
@@ -100,6 +102,10 @@ def status_command(lake: Path, when: TimeRange, fmt: str) -> None:
         ("quarantine", f"{q['lines']:,} lines rejected" + (f"; {len(q['failed_objects'])} objects failed"
                                                             if q["failed_objects"] else "")),
     ]
+    if status["watch"]:
+        w = status["watch"]
+        lag = f", newest record {w['lag_seconds']:,}s old" if w["lag_seconds"] is not None else ""
+        lines.append(("watch", f"last batch {w['last_success']} ({w['records']:,} records{lag})"))
     web = status["web_logs"]
     if web["files"]:
         lines.append(("web logs", f"{web['records']:,} requests from {web['files']:,} files"))

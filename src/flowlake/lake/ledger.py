@@ -134,6 +134,14 @@ class Ledger:
         row = self.db.execute("select value from meta where key = 'version'").fetchone()
         return int(row[0]) if row else 0
 
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("select value from meta where key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("insert or replace into meta values (?, ?)", (key, value))
+
     def next_object_id(self) -> int:
         row = self.db.execute("select coalesce(max(id), 0) from objects").fetchone()
         return int(row[0]) + 1
