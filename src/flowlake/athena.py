@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from typing import ClassVar
 
 import duckdb
@@ -47,26 +48,9 @@ class AthenaQueries(Trino):
         IDENTIFIERS: ClassVar[list[str | tuple[str, str]]] = [*Trino.Tokenizer.IDENTIFIERS, "`"]
 
 
-MACROS = """
-create or replace temp macro to_iso8601(x) as
-    case typeof(x)
-        when 'DATE' then strftime(x, '%Y-%m-%d')
-        when 'TIMESTAMP WITH TIME ZONE' then strftime(x, '%Y-%m-%dT%H:%M:%S.%g') || 'Z'
-        else strftime(x, '%Y-%m-%dT%H:%M:%S.%g')
-    end;
-"""
-"""Trino functions DuckDB lacks and sqlglot passes through by name.
-
-`to_iso8601` (AWS's samples format `from_unixtime(start)` with it): its text depends on the argument's
-type, which only DuckDB knows, at bind time. Trino writes a date as `2020-05-04`, and a timestamp with
-the millisecond precision of `from_unixtime` and Athena's timestamps, plus the zone's offset: Athena's
-session zone is UTC, as flowlake's is, so `Z`.
-"""
-
-
 def install(con: duckdb.DuckDBPyConnection) -> None:
-    """Give a connection the Trino functions translated Athena SQL may call (MACROS)."""
-    con.execute(MACROS)
+    """Give a connection the Trino functions translated Athena SQL may call (sql/athena.sql)."""
+    con.execute((resources.files("flowlake") / "sql" / "athena.sql").read_text())
 
 
 def to_duckdb(sql: str) -> str:
