@@ -48,8 +48,8 @@ import sqlglot
 from sqlglot import exp
 
 from flowlake.engine import catalog
+from flowlake.engine.duckdb import TRAFFIC_VIEW, connect
 from flowlake.engine.duckdb import _setup as duckdb_setup
-from flowlake.engine.duckdb import connect
 from flowlake.generate import generate
 from flowlake.lake.store import FLOWS_DIR, Lake
 from flowlake.reports import bind, run
@@ -203,6 +203,7 @@ def raw_connect(data: Path, when: TimeRange, day: dt.date | None) -> duckdb.Duck
                 f" header = true, nullstr = '-', columns = {{{columns}}}, filename = true)")
     con.execute("create temp view flows as select * from flows_all where " + " and ".join(_conditions(when)))
     duckdb_setup(con)  # the same macros, reference tables and `traffic` view as flowlake's connections
+    con.execute(TRAFFIC_VIEW)
     return con
 
 

@@ -7,6 +7,7 @@ replaced, and a time range opens only the partitions it touches.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -29,23 +30,31 @@ class Scan:
     rows: int
 
 
+TRAFFIC_VIEW = "create temp view traffic as select * from flows where coalesce(log_status, 'OK') = 'OK'"
+"""Records that carry traffic: NODATA and SKIPDATA mark capture gaps, not flows."""
+
 ATHENA_COLUMNS = tuple(f.column for f in FIELDS[:29])
 """The columns of AWS's documented Athena table `vpc_flow_logs` (versions 2 to 5), in its order."""
 
 
 def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
+            prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
             ) -> tuple[duckdb.DuckDBPyConnection, Scan]:
     """A connection with the `flows` view over the lake, limited to `when` and the SQL filter `where`,
-    plus `web_logs` (limited to `when`), `vpc_flow_logs` (shaped like AWS's Athena table), the
-    reference tables and the macros."""
+    plus `traffic` (flows that carry traffic), `web_logs` (limited to `when`), `vpc_flow_logs` (shaped
+    like AWS's Athena table), the reference tables and the macros. `prepare` runs first, for functions
+    or variables that `where` uses."""
     when = when or TimeRange()
     ledger = lake.reader()
     try:
-        files = ledger.live_files(*when.dates)
+        files = [f for f in ledger.live_files(*when.dates) if _overlaps(f, when)]
         web_files = ledger.live_files(*when.dates, table=WEB_LOGS_DIR)
     finally:
         ledger.close()
     con = duckdb.connect()
+    _setup(con)
+    if prepare:
+        prepare(con)
     _views(con, "flows", lake, files, lake_schema(), _time_conditions("start_time", when))
     if where:
         # A filter of the time-limited rows: whatever `where` says, it cannot widen the range.
@@ -54,7 +63,7 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
     _views(con, WEB_LOGS_DIR, lake, web_files, WEB_LOGS_SCHEMA, _time_conditions("time", when))
     columns = ", ".join(f'"{c}"' for c in ATHENA_COLUMNS)
     con.execute(f'create temp view vpc_flow_logs as select {columns}, "{PARTITION_COLUMN}" from flows')
-    _setup(con)
+    con.execute(TRAFFIC_VIEW)
     return con, Scan(len(files), sum(f.bytes for f in files), sum(f.rows for f in files))
 
 
@@ -73,6 +82,16 @@ def _views(con: duckdb.DuckDBPyConnection, table: str, lake: Lake, files: list[F
                     " where false")
     con.execute(f"create temp view {table} as select * from {table}_all"
                 + (" where " + " and ".join(conditions) if conditions else ""))
+
+
+def _overlaps(file: FileEntry, when: TimeRange) -> bool:
+    """Whether a file's `start` span (from the ledger) can hold rows in the range: a day's file that
+    ends before `--since 1h` begins is not opened at all."""
+    if file.min_start is None or file.max_start is None:
+        return True
+    if when.start and file.max_start < when.start.timestamp():
+        return False
+    return not (when.end and file.min_start >= when.end.timestamp())
 
 
 def _time_conditions(column: str, when: TimeRange) -> list[str]:

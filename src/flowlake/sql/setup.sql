@@ -6,5 +6,3 @@ create or replace macro is_ipv6(a) as contains(a, ':');
 create or replace macro protocol_name(p) as
     coalesce((select name from protocols where number = p), cast(p as varchar));
 create or replace macro port_name(p) as (select name from ports where port = p);
--- Records that carry traffic: NODATA and SKIPDATA mark capture gaps, not flows.
-create or replace temp view traffic as select * from flows where coalesce(log_status, 'OK') = 'OK';
