@@ -10,7 +10,6 @@ as each SQL file orders them, and `is_private` covers the ranges setup.sql lists
 from __future__ import annotations
 
 import csv
-import gzip
 import ipaddress
 import itertools
 import json
@@ -18,14 +17,13 @@ import math
 import random
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
@@ -34,59 +32,10 @@ from flowlake.cli import cli
 from flowlake.cli import report as _registers_report  # noqa: F401
 from flowlake.engine import catalog
 from flowlake.generate import generate
+from rawdata import Row, read_raw, utc
 
 END = datetime(2026, 11, 27, tzinfo=UTC)
 BUILTIN = catalog.load("reports")
-INTEGERS = {"version", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "tcp_flags",
-            "traffic_path"}
-
-
-class Row(dict):
-    """One raw record, keyed by lake column name; a field the record lacks reads as None (NULL)."""
-
-    def __missing__(self, key: str) -> None:
-        return None
-
-
-# ---------------------------------------------------------------------------------------------
-# The raw files, read independently of flowlake.
-
-
-def read_raw(root: Path) -> list[Row]:
-    """Every record of every generated object, with the key's account, region and flow-log id."""
-    records = []
-    for path in sorted(root.rglob("*.log.*")):
-        account, _, region, flow_log_id = path.name.split("_")[:4]
-        rows = pq.read_table(path).to_pylist() if path.name.endswith(".parquet") else _text_rows(path)
-        for fields in rows:
-            row = Row()
-            for name, value in fields.items():
-                column = name.replace("-", "_")
-                row[column] = None if value in (None, "-") else int(value) if column in INTEGERS else value
-            row["account_id"] = row["account_id"] or account
-            row["region"] = row["region"] or region
-            row["flow_log_id"] = flow_log_id
-            row["start_time"], row["end_time"] = _utc(row["start"]), _utc(row["end"])
-            records.append(row)
-    return records
-
-
-def _text_rows(path: Path) -> Iterator[dict[str, str]]:
-    """Space-separated records mapped by the header line."""
-    header: list[str] = []
-    with gzip.open(path, "rt") as lines:
-        for line in lines:
-            tokens = line.split()
-            if tokens and not tokens[0].isdigit():
-                header = tokens
-            elif tokens:
-                yield dict(zip(header, tokens, strict=True))
-
-
-def _utc(seconds: int | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
-
-
 def _reference(name: str, key: str) -> dict[int, str]:
     with resources.as_file(resources.files("flowlake") / "reference" / name) as path, open(path) as f:
         return {int(row[key]): row["name"] for row in csv.DictReader(f)}
@@ -199,7 +148,7 @@ def over_time(measures: Callable[[list[Row]], dict], where: Callable[[Row], bool
         buckets: dict[datetime, list[Row]] = defaultdict(list)
         for r in traffic(records):
             if r["start_time"] is not None and where(r):
-                buckets[_utc(r["start"] // size * size)].append(r)
+                buckets[utc(r["start"] // size * size)].append(r)
         return [{"time": t, **measures(rows)} for t, rows in sorted(buckets.items())]
 
     return expect
@@ -221,7 +170,7 @@ def accounts_regions(records: list[Row], p: dict) -> list[dict]:
 
 
 def capture_health(records: list[Row], p: dict) -> list[dict]:
-    hourly = [Row(r, hour=_utc(r["start"] // 3600 * 3600)) for r in records if r["start"] is not None]
+    hourly = [Row(r, hour=utc(r["start"] // 3600 * 3600)) for r in records if r["start"] is not None]
     rows = rollup(hourly, ("interface_id", "tgw_attachment_id", "hour"), lambda g: {
         "nodata": count(g, log_status="NODATA"), "skipdata": count(g, log_status="SKIPDATA"),
         "records": len(traffic(g))}, nulls=True)
