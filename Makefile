@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test test-fast lint demo bench clean
+.PHONY: setup chromium test test-fast lint demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +14,19 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The browser tests drive Debian's chromium through Playwright (never `playwright install`).
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "chromium is missing: run 'apt-get install chromium' as root" >&2; exit 1; }
+
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
 
-test: setup lint
+test: setup chromium lint
 	$(PY) -m pytest -q
 
-test-fast: setup
+test-fast: setup chromium
 	$(PY) -m pytest -q -m "not slow" -x
 
 demo: setup

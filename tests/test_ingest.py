@@ -118,7 +118,7 @@ def test_generated_million_ingests_exactly_and_only_once(tmp_path: Path) -> None
 
 
 def test_demo_generates_and_ingests(tmp_path: Path) -> None:
-    result = run_cli("demo", "--records", "5000", "--dir", str(tmp_path / "demo"))
+    result = run_cli("demo", "--records", "5000", "--dir", str(tmp_path / "demo"), "--no-serve")
     assert result.returncode == 0, result.stderr.decode()
     assert "Top talkers" in result.stdout.decode()
     assert count(tmp_path / "demo" / "lake") == 5000

@@ -55,7 +55,7 @@ def _json(reader: pa.RecordBatchReader, out: BinaryIO, array: bool) -> int:
     for row in _rows(reader):
         if array:
             out.write(b",\n" if rows else b"\n")
-        out.write(json.dumps(row, default=_jsonable).encode())
+        out.write(json.dumps(row, default=jsonable).encode())
         if not array:
             out.write(b"\n")
         rows += 1
@@ -130,7 +130,7 @@ def _rows(reader: pa.RecordBatchReader) -> Iterator[dict]:
         yield from batch.to_pylist()
 
 
-def _jsonable(value: object) -> object:
+def jsonable(value: object) -> object:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):

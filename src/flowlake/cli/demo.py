@@ -1,9 +1,11 @@
-"""`flowlake demo`: realistic data, generated and ingested, in one command."""
+"""`flowlake demo`: realistic data, generated and ingested, served live, in one command."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
+import threading
 from pathlib import Path
 
 import click
@@ -11,12 +13,15 @@ import click
 from flowlake import output
 from flowlake.cli import cli
 from flowlake.engine.duckdb import connect
-from flowlake.generate import generate
+from flowlake.generate import generate, generate_live
 from flowlake.ingest import ingest
 from flowlake.lake.store import Lake
 from flowlake.sources.local import local_objects
 from flowlake.timerange import TimeRange
 
+log = logging.getLogger(__name__)
+SEED = 1
+DAYS = 7
 EXAMPLES = (
     ("Top talkers, last 24 hours",
      "select srcaddr, sum(bytes) as bytes, sum(packets) as packets from flows "
@@ -27,20 +32,48 @@ EXAMPLES = (
 
 
 @cli.command("demo")
-@click.option("--records", type=click.IntRange(1000), default=500_000, show_default=True)
+@click.option("--records", type=click.IntRange(1000), default=1_000_000, show_default=True,
+              help="Records of history (a week, ending now).")
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
               show_default=True, help="Where the generated objects and the lake go.")
-def demo_command(records: int, folder: Path) -> None:
-    """Generate a week of realistic flow logs, ingest them, and show what the lake answers."""
-    data, lake = folder / "data", folder / "lake"
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--live-every", type=click.FloatRange(0.5), default=5.0, show_default=True, metavar="SECONDS",
+              help="How often fresh live traffic is delivered and ingested.")
+@click.option("--serve/--no-serve", default=True, show_default=True,
+              help="Serve the dashboard with live traffic, or only build the lake and show example answers.")
+def demo_command(records: int, folder: Path, port: int, live_every: float, serve: bool) -> None:
+    """Generate a week of realistic flow logs (with scans and rejects in them), ingest them, and serve
+    the dashboard on http://127.0.0.1:PORT while fresh traffic keeps arriving."""
+    data, lake = folder / "data", Lake(folder / "lake")
     shutil.rmtree(folder, ignore_errors=True)
-    end = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
-    made = generate(data, records=records, seed=1, days=7, end=end)
-    click.echo(f"generated {made.records:,} records in {made.objects:,} objects under {data}/AWSLogs")
-    stats = ingest(Lake(lake), local_objects([str(data)]))
-    click.echo(stats.summary())
-    con, _ = connect(Lake(lake), TimeRange.from_options(since="24h"))
-    for title, sql in EXAMPLES:
-        click.echo(f"\n{title}:\n  flowlake query --lake {lake} --since 24h \"{sql}\"")
-        output.write(con.sql(sql).to_arrow_reader(), "table")
-    click.echo(f"\nTry: flowlake status --lake {lake}")
+    end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    made = generate(data / "history", records=records, seed=SEED, days=DAYS, end=end)
+    click.echo(f"generated {made.records:,} records in {made.objects:,} objects under {data}/history", err=True)
+    click.echo(ingest(lake, local_objects([str(data / "history")])).summary(), err=True)
+    if not serve:
+        con, _ = connect(lake, TimeRange.from_options(since="24h"))
+        for title, sql in EXAMPLES:
+            click.echo(f"\n{title}:\n  flowlake query --lake {lake.root} --since 24h \"{sql}\"")
+            output.write(con.sql(sql).to_arrow_reader(), "table")
+        click.echo(f"\nTry: flowlake serve --lake {lake.root}")
+        return
+    per_tick = max(20, round(records / (DAYS * 86_400) * live_every))
+    stop = threading.Event()
+    feeder = threading.Thread(target=_feed, args=(lake, data / "live", per_tick, live_every, stop),
+                              name="live-feed", daemon=True)
+    feeder.start()
+    try:
+        serve(lake.root, "127.0.0.1", port, None)
+    finally:
+        stop.set()
+        feeder.join(timeout=30)
+
+
+def _feed(lake: Lake, folder: Path, per_tick: int, every: float, stop: threading.Event) -> None:
+    """Deliver a small object of fresh traffic and ingest it, through the normal path, until stopped."""
+    while not stop.wait(every):
+        try:
+            generate_live(folder, records=per_tick, seed=SEED, at=dt.datetime.now(dt.UTC))
+            ingest(lake, local_objects([str(folder)]))
+        except Exception:  # the demo goes on serving what it has
+            log.exception("live feed failed")

@@ -1,0 +1,145 @@
+"""Dashboard filters: `account=...&dstport=22&src=10.0.0.0/8` as one SQL condition over `flows`.
+
+Values never enter SQL text. Each becomes a DuckDB variable (`set variable f0 = ?`, bound) that the
+condition reads with `getvariable('f0')`, so the same condition can sit inside the `flows` view that
+every report and dashboard query reads. Keys and columns are checked against the lake schema.
+"""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+from dataclasses import dataclass, field
+from importlib import resources
+
+import duckdb
+import pyarrow as pa
+
+from flowlake.schema import lake_schema
+
+ALIASES = {
+    "account": "account_id",
+    "region": "region",
+    "vpc": "vpc_id",
+    "subnet": "subnet_id",
+    "interface": "interface_id",
+    "instance": "instance_id",
+    "action": "action",
+    "protocol": "protocol",
+    "srcport": "srcport",
+    "dstport": "dstport",
+    "direction": "flow_direction",
+}
+"""Short filter keys and the columns they match; every lake column is a key too."""
+SPECIAL = {"port": "srcport or dstport", "src": "srcaddr (address or CIDR)", "dst": "dstaddr (address or CIDR)"}
+NOT_DIMENSIONS = {"bytes", "packets", "start", "end", "start_time", "end_time", "object_id"}
+
+SCHEMA = lake_schema()
+COLUMNS: dict[str, pa.DataType] = {f.name: f.type for f in SCHEMA}
+DIMENSIONS = tuple(name for name in COLUMNS if name not in NOT_DIMENSIONS)
+"""Columns a chart can group by or a filter can match."""
+
+
+class FilterError(ValueError):
+    """An unknown filter key or a value of the wrong type: the API answers 400."""
+
+
+def _protocol_names() -> dict[int, str]:
+    with (resources.files("flowlake") / "reference" / "protocols.csv").open() as f:
+        return {int(row["number"]): row["name"] for row in csv.DictReader(f)}
+
+
+PROTOCOL_NAMES = _protocol_names()
+PROTOCOLS = {name.upper(): number for number, name in PROTOCOL_NAMES.items()}
+"""Protocol numbers by upper-case name, for `protocol=tcp`."""
+
+
+@dataclass
+class Filters:
+    """The condition and the variables it reads; empty when nothing is filtered."""
+
+    items: list[tuple[str, str]] = field(default_factory=list)
+    _conditions: list[str] = field(default_factory=list)
+    _values: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, items: list[tuple[str, str]]) -> Filters:
+        """Filters from query-string pairs: the same key ORs its values, different keys AND."""
+        made = cls(items=list(items))
+        by_key: dict[str, list[str]] = {}
+        for key, value in items:
+            by_key.setdefault(key, []).append(value)
+        for key, values in by_key.items():
+            made._conditions.append("(" + " or ".join(made._condition(key, v) for v in values) + ")")
+        return made
+
+    @property
+    def sql(self) -> str | None:
+        """The condition for `connect(where=...)`, or None."""
+        return " and ".join(self._conditions) or None
+
+    def bind(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Set the variables the condition reads, as bound parameters."""
+        for name, value in self._values.items():
+            con.execute(f"set variable {name} = ?", [value])
+
+    def _var(self, value: object) -> str:
+        name = f"flowlake_f{len(self._values)}"
+        self._values[name] = value
+        return f"getvariable('{name}')"
+
+    def _condition(self, key: str, value: str) -> str:
+        if key == "port":
+            number = self._var(_integer(key, value))
+            return f"(srcport = {number} or dstport = {number})"
+        if key in ("src", "dst"):
+            return self._address("srcaddr" if key == "src" else "dstaddr", key, value)
+        column = ALIASES.get(key, key)
+        if column not in COLUMNS or column in NOT_DIMENSIONS:
+            raise FilterError(f"unknown filter {key!r}: use one of {', '.join([*ALIASES, *SPECIAL])} or a column name")
+        if column == "protocol" and not value.strip().isdigit():
+            number = PROTOCOLS.get(value.strip().upper())
+            if number is None:
+                raise FilterError(f"unknown protocol {value!r}: give its number (6) or name (TCP)")
+            return f"protocol = {self._var(number)}"
+        if pa.types.is_integer(COLUMNS[column]):
+            return f'"{column}" = {self._var(_integer(key, value))}'
+        return f'"{column}" = {self._var(value)}'
+
+    def _address(self, column: str, key: str, value: str) -> str:
+        try:
+            network = ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            raise FilterError(f"{key}={value!r} is not an address or CIDR block (10.0.0.0/8, 2001:db8::/32)") from None
+        if network.num_addresses == 1:
+            return f"{column} = {self._var(str(network.network_address))}"
+        if network.version == 4:
+            low, high = int(network.network_address), int(network.broadcast_address)
+            return f"ipv4_number({column}) between {self._var(low)} and {self._var(high)}"
+        return f"in_ipv6_network({column}, {self._var(str(network))})"
+
+
+def _integer(key: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise FilterError(f"{key}={value!r} must be a whole number") from None
+
+
+def install(con: duckdb.DuckDBPyConnection) -> None:
+    """The functions CIDR filters call: `ipv4_number` as a macro, IPv6 membership in Python (rare)."""
+    con.execute("""create or replace macro ipv4_number(a) as
+        case when regexp_full_match(a, '\\d+\\.\\d+\\.\\d+\\.\\d+') then
+            (cast(split_part(a, '.', 1) as bigint) << 24) + (cast(split_part(a, '.', 2) as bigint) << 16)
+            + (cast(split_part(a, '.', 3) as bigint) << 8) + cast(split_part(a, '.', 4) as bigint) end""")
+    con.create_function("in_ipv6_network", _in_ipv6_network, [duckdb.sqltype("VARCHAR")] * 2,
+                        duckdb.sqltype("BOOLEAN"), side_effects=False)
+
+
+def _in_ipv6_network(address: str | None, network: str) -> bool:
+    if not address or ":" not in address:
+        return False
+    try:
+        return ipaddress.ip_address(address) in ipaddress.ip_network(network)
+    except ValueError:
+        return False
