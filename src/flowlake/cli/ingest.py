@@ -1,17 +1,19 @@
-"""`flowlake ingest` and `flowlake compact`."""
+"""`flowlake ingest`, `flowlake compact` and `flowlake rollup`."""
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from flowlake.cli import UsageProblem, cli, lake_option, time_options
+from flowlake.cli import UsageProblem, cli, lake_option, open_lake, time_options
 from flowlake.ingest import IngestStats, ingest
+from flowlake.lake import rollup
 from flowlake.lake.compact import compact
 from flowlake.lake.store import Lake
 from flowlake.schema import parse_format_string
@@ -176,3 +178,14 @@ def compact_command(lake: Path) -> None:
         stats = compact(writer)
     click.echo(f"compacted {stats.partitions} partitions: {stats.files_in} files into {stats.files_out} "
                f"({stats.rows:,} rows)", err=True)
+
+
+@cli.command("rollup")
+@lake_option
+def rollup_command(lake: Path) -> None:
+    """Build the rollups of closed days that lack them (`serve` and `watch` also do this by themselves)."""
+    target = open_lake(lake)
+    began = time.perf_counter()
+    built = rollup.build_all(target)
+    click.echo(f"rolled up {built} files in {time.perf_counter() - began:.1f}s", err=True)
+

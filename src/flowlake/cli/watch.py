@@ -13,6 +13,7 @@ import click
 
 from flowlake.cli import UsageProblem, cli
 from flowlake.cli.ingest import Sources, source_options
+from flowlake.lake import rollup
 from flowlake.lake.ledger import Ledger
 from flowlake.timerange import TimeRange, parse_duration
 
@@ -59,6 +60,7 @@ def watch_command(paths: tuple[str, ...], interval: str, **options) -> None:
             click.echo("abandoned the batch under way; the next run starts where the last commit ended", err=True)
             sys.exit(1)
         lag = _record(sources, stats.records)
+        rollup.build_all(sources.lake)  # a day that just closed gets its rollups
         click.echo(f"{_now():%Y-%m-%dT%H:%M:%SZ} {stats.summary()}"
                    + (f"; newest record {lag:,.0f}s old" if lag is not None else ""), err=True)
         stop.wait(max(0.0, every - (time.monotonic() - began)))

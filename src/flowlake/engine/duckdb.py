@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from flowlake.lake import rollup
 from flowlake.lake.ledger import FileEntry
 from flowlake.lake.store import Lake
 from flowlake.schema import FIELDS, PARTITION_COLUMN, lake_schema, sql_type
@@ -38,12 +40,14 @@ ATHENA_COLUMNS = tuple(f.column for f in FIELDS[:29])
 
 
 def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
-            prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+            prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None, rollups: bool = False,
             ) -> tuple[duckdb.DuckDBPyConnection, Scan]:
     """A connection with the `flows` view over the lake, limited to `when` and the SQL filter `where`,
     plus `traffic` (flows that carry traffic), `web_logs` (limited to `when`), `vpc_flow_logs` (shaped
     like AWS's Athena table), the reference tables and the macros. `prepare` runs first, for functions
-    or variables that `where` uses."""
+    or variables that `where` uses. With `rollups`, also `rollup_NAME` for each rollup: its rows over
+    the range, from the rollups of files the range holds whole and from the rows of the others (`where`
+    does not apply to them: callers filter on the rollup's columns)."""
     when = when or TimeRange()
     ledger = lake.reader()
     try:
@@ -64,6 +68,8 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
     columns = ", ".join(f'"{c}"' for c in ATHENA_COLUMNS)
     con.execute(f'create temp view vpc_flow_logs as select {columns}, "{PARTITION_COLUMN}" from flows')
     con.execute(TRAFFIC_VIEW)
+    if rollups:
+        _rollup_views(con, lake, files, when)
     return con, Scan(len(files), sum(f.bytes for f in files), sum(f.rows for f in files))
 
 
@@ -82,6 +88,33 @@ def _views(con: duckdb.DuckDBPyConnection, table: str, lake: Lake, files: list[F
                     " where false")
     con.execute(f"create temp view {table} as select * from {table}_all"
                 + (" where " + " and ".join(conditions) if conditions else ""))
+
+
+def _rollup_views(con: duckdb.DuckDBPyConnection, lake: Lake, files: list[FileEntry], when: TimeRange) -> None:
+    whole: list[dict[str, Path]] = []
+    cut: list[FileEntry] = []
+    for entry in files:
+        made = rollup.files(lake, entry) if _within(entry, when) else {}
+        if made:
+            whole.append(made)
+        else:
+            cut.append(entry)
+    _views(con, "rollup_input", lake, cut, lake_schema(), _time_conditions("start_time", when))
+    for name, asset in rollup.definitions().items():
+        parts = [f"select * from ({asset.sql})"]
+        if whole:
+            listed = ", ".join(_literal(str(made[name])) for made in whole)
+            parts.insert(0, f"select * from read_parquet([{listed}])")
+        con.execute(f"create temp view rollup_{name} as " + " union all by name ".join(parts))
+
+
+def _within(file: FileEntry, when: TimeRange) -> bool:
+    """Whether every row of the file is in the range (by its `start` span in the ledger)."""
+    if file.min_start is None or file.max_start is None:
+        return False
+    if when.start and file.min_start < when.start.timestamp():
+        return False
+    return not (when.end and file.max_start >= when.end.timestamp())
 
 
 def _overlaps(file: FileEntry, when: TimeRange) -> bool:

@@ -1,0 +1,8 @@
+-- name: sources
+-- title: Traffic by source address
+-- description: Bytes, packets and flows of records that carry traffic, by source address and action.
+select srcaddr, action, sum(bytes) as bytes, sum(packets) as packets, count(*) as flows
+from rollup_input
+where coalesce(log_status, 'OK') = 'OK'
+group by all
+order by all
