@@ -7,6 +7,7 @@ import io
 import ipaddress
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from conftest import run_cli
 from flowlake.generate import generate
+from flowlake.lake import rollup
 from flowlake.lake.store import Lake
 from flowlake.web.app import create_app
 from rawdata import Row, read_raw
@@ -40,8 +42,21 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Row]]:
 
 
 @pytest.fixture(scope="module")
-def client(lake: tuple[Path, list[Row]]) -> TestClient:
-    return TestClient(create_app(Lake(lake[0])))
+def plain(lake: tuple[Path, list[Row]]) -> TestClient:
+    """The server over the records alone (no rollups built)."""
+    return TestClient(create_app(Lake(lake[0]), build_rollups=False))
+
+
+@pytest.fixture(scope="module", params=["records", "rollups"])
+def client(request: pytest.FixtureRequest, lake: tuple[Path, list[Row]], tmp_path_factory) -> TestClient:
+    """Every answer is checked twice: read from the records, and from rollups where they can answer."""
+    if request.param == "records":
+        return TestClient(create_app(Lake(lake[0]), build_rollups=False))
+    copy = tmp_path_factory.mktemp("rolled") / "lake"
+    shutil.copytree(lake[0], copy)
+    assert rollup.build_all(Lake(copy)) > 0
+    assert not rollup.pending(Lake(copy))
+    return TestClient(create_app(Lake(copy), build_rollups=False))
 
 
 def in_range(records: list[Row], start: str = RANGE["from"], end: str = RANGE["to"]) -> list[Row]:
@@ -191,7 +206,7 @@ PARAMS = ["since", "from", "to", "metric", "unit", "by", "limit", "previous", "p
 
 
 @pytest.mark.parametrize("param", PARAMS)
-def test_hostile_values_in_any_parameter_are_refused_or_match_nothing(client: TestClient, lake, param: str) -> None:
+def test_hostile_values_in_any_parameter_are_refused_or_match_nothing(plain: TestClient, lake, param: str) -> None:
     files = sorted(p.name for p in lake[0].rglob("*"))
     for value in HOSTILE:
         for path in ("/api/summary", "/api/top", "/api/timeseries", "/api/flows", "/api/health"):
@@ -199,7 +214,7 @@ def test_hostile_values_in_any_parameter_are_refused_or_match_nothing(client: Te
             if param in ("from", "to", "since"):
                 params.pop("from")
             params[param] = value
-            response = client.get(path, params=params)
+            response = plain.get(path, params=params)
             assert response.status_code in (200, 400, 422), (path, param, value, response.text)
             if response.status_code == 200 and path == "/api/summary":
                 # A value taken as data matches nothing here: never "everything", as an injection would.
@@ -228,27 +243,27 @@ def test_serve_refuses_other_addresses_without_a_token(lake) -> None:
     assert b"--token" in result.stderr
 
 
-def test_sql_answers_and_bad_sql_says_where(client: TestClient, lake) -> None:
-    response = client.post("/api/sql", params=RANGE, json={
+def test_sql_answers_and_bad_sql_says_where(plain: TestClient, lake) -> None:
+    response = plain.post("/api/sql", params=RANGE, json={
         "sql": "select action, count(*) as n from flows group by 1 order by 1"})
     assert response.status_code == 200, response.text
     expected = Counter(r["action"] for r in in_range(lake[1]))
     assert {r["action"]: r["n"] for r in response.json()["rows"]} == dict(expected)
-    bad = client.post("/api/sql", json={"sql": "select srcaddr,\n       nosuch from flows"})
+    bad = plain.post("/api/sql", json={"sql": "select srcaddr,\n       nosuch from flows"})
     assert bad.status_code == 400
     detail = bad.json()["detail"]
     assert "nosuch" in detail["error"] and detail["position"]["line"] == 2
-    refused = client.post("/api/sql", json={"sql": "select * from read_csv('/etc/passwd')"})
+    refused = plain.post("/api/sql", json={"sql": "select * from read_csv('/etc/passwd')"})
     assert refused.status_code == 400 and "root:" not in refused.text
-    csv_text = client.post("/api/sql.csv", params=RANGE, json={"sql": "select 1 as one union all select 2"}).text
+    csv_text = plain.post("/api/sql.csv", params=RANGE, json={"sql": "select 1 as one union all select 2"}).text
     assert csv_text.splitlines() == ['"one"', "1", "2"]
 
 
-def test_saved_queries_become_reports(client: TestClient, lake) -> None:
+def test_saved_queries_become_reports(plain: TestClient, lake) -> None:
     sql = "select dstport, count(*) as flows from flows where action = 'REJECT' group by 1 order by 2 desc, 1"
-    saved = client.put("/api/queries/rejected-by-port", json={"sql": sql, "title": "Rejected\n-- param: x"})
+    saved = plain.put("/api/queries/rejected-by-port", json={"sql": sql, "title": "Rejected\n-- param: x"})
     assert saved.status_code == 200, saved.text
-    assert client.get("/api/queries").json() == [
+    assert plain.get("/api/queries").json() == [
         {"name": "rejected-by-port", "title": "Rejected -- param: x", "sql": sql}]
     listed = run_cli("report", "--list", "--lake", str(lake[0]))
     assert "rejected-by-port" in listed.stdout.decode()
@@ -256,10 +271,10 @@ def test_saved_queries_become_reports(client: TestClient, lake) -> None:
                   "--to", RANGE["to"])
     expected = Counter(r["dstport"] for r in in_range(lake[1]) if r["action"] == "REJECT")
     assert {r["dstport"]: r["flows"] for r in json.loads(ran.stdout)} == dict(expected)
-    assert client.put("/api/queries/x", json={"sql": "copy flows to 'out.csv'"}).status_code == 400
-    assert client.put("/api/queries/..%2Fescape", json={"sql": "select 1"}).status_code in (400, 404)
-    assert client.delete("/api/queries/rejected-by-port").status_code == 204
-    assert client.get("/api/queries").json() == []
+    assert plain.put("/api/queries/x", json={"sql": "copy flows to 'out.csv'"}).status_code == 400
+    assert plain.put("/api/queries/..%2Fescape", json={"sql": "select 1"}).status_code in (400, 404)
+    assert plain.delete("/api/queries/rejected-by-port").status_code == 204
+    assert plain.get("/api/queries").json() == []
 
 
 def free_port() -> int:

@@ -8,9 +8,11 @@ them on its thread pool, and DuckDB releases the GIL while it scans.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hmac
 import json
+import logging
 import tempfile
 import threading
 import time
@@ -31,6 +33,7 @@ from starlette.background import BackgroundTask
 
 from flowlake import __version__
 from flowlake.engine.duckdb import connect
+from flowlake.lake import rollup
 from flowlake.lake.store import Lake
 from flowlake.output import jsonable
 from flowlake.schema import DERIVED, FIELDS
@@ -39,6 +42,7 @@ from flowlake.web import dashboard, sandbox, saved
 from flowlake.web.dashboard import Period, QuestionError
 from flowlake.web.filters import ALIASES, DIMENSIONS, SCHEMA, SPECIAL, FilterError, Filters, install
 
+log = logging.getLogger(__name__)
 PAGES = ("/", "/explore", "/flows", "/sql", "/findings", "/forecasts")
 PRESETS = ("15m", "1h", "6h", "24h", "7d", "30d")
 API_KEYS = {"since", "from", "to", "metric", "unit", "by", "limit", "previous", "page", "size", "sort", "order",
@@ -54,9 +58,26 @@ SQL_AT_ONCE = 2
 DESCRIPTIONS = {f.column: f.description for f in FIELDS} | {name: text for name, _, text in DERIVED}
 
 
-def create_app(lake: Lake, token: str | None = None) -> FastAPI:
-    """The app over `lake`; with `token`, every page and API call needs it."""
-    app = FastAPI(title="flowlake", version=__version__,
+ROLLUP_EVERY = 30.0
+"""Seconds between looks for closed days' files that lack rollups."""
+
+
+def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True) -> FastAPI:
+    """The app over `lake`; with `token`, every page and API call needs it. With `build_rollups`, a
+    background thread keeps the rollups in step with what ingest and compaction write."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI):
+        stop = threading.Event()
+        builder = threading.Thread(target=_roll_up, args=(lake, stop), name="rollups", daemon=True)
+        if build_rollups:
+            builder.start()
+        yield
+        stop.set()
+        if build_rollups:
+            builder.join(timeout=60)
+
+    app = FastAPI(title="flowlake", version=__version__, lifespan=lifespan,
                   description="Amazon VPC Flow Logs from a flowlake lake: totals, time series, top lists, "
                               "records and SQL. Every GET takes `since` or `from`/`to`, and filters.")
     console = threading.BoundedSemaphore(SQL_AT_ONCE)
@@ -82,8 +103,11 @@ def create_app(lake: Lake, token: str | None = None) -> FastAPI:
         offered = [given, request.cookies.get(COOKIE), header[7:] if header.lower().startswith("bearer ") else None]
         if any(o is not None and hmac.compare_digest(o, token) for o in offered):
             return await call_next(request)
-        return JSONResponse({"detail": "a token is needed: open the page with ?token=... or send "
-                                       "Authorization: Bearer ..."}, status_code=401)
+        needed = "a token is needed: open the page with ?token=... or send Authorization: Bearer ..."
+        if request.url.path.startswith("/api/") or request.url.path in ("/docs", "/openapi.json"):
+            return JSONResponse({"detail": needed}, status_code=401)
+        return HTMLResponse(f"<!doctype html><title>flowlake</title><p>This dashboard is protected: {needed}</p>",
+                            status_code=401)
 
     def page() -> HTMLResponse:
         return HTMLResponse(index)
@@ -93,7 +117,7 @@ def create_app(lake: Lake, token: str | None = None) -> FastAPI:
     if (package / "static").is_dir():
         app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")
 
-    @app.get("/static/plotly.min.js", include_in_schema=False)
+    @app.api_route("/static/plotly.min.js", methods=["GET", "HEAD"], include_in_schema=False)
     def plotly_js() -> FileResponse:
         return FileResponse(Path(plotly.__file__).parent / "package_data" / "plotly.min.js",
                             media_type="text/javascript")
@@ -116,8 +140,8 @@ def create_app(lake: Lake, token: str | None = None) -> FastAPI:
             "columns": [{"name": f.name, "type": str(f.type), "description": DESCRIPTIONS.get(f.name, "")}
                         for f in SCHEMA],
             "dimensions": list(DIMENSIONS),
-            "filters": [{"key": k, "column": v} for k, v in ALIASES.items()]
-                       + [{"key": k, "column": v} for k, v in SPECIAL.items()],
+            "filters": [{"key": k, "column": v, "description": f"{v} equals the value"} for k, v in ALIASES.items()]
+                       + [{"key": k, "column": column, "description": text} for k, (column, text) in SPECIAL.items()],
             "presets": list(PRESETS),
             "data": {"first": _epoch_iso(first), "last": _epoch_iso(last), "records": records},
             "now": dashboard.iso(dt.datetime.now(dt.UTC)),
@@ -135,17 +159,19 @@ def create_app(lake: Lake, token: str | None = None) -> FastAPI:
         finally:
             ledger.close()
         now = time.time()
+        waiting = len(rollup.pending(lake))
         return _json({"records": rows, "files": files, "bytes": size, "last_record": _epoch_iso(last),
-                      "last_ingest": _epoch_iso(ingested), "lag_seconds": round(now - last) if last else None,
-                      "now": _epoch_iso(now)})
+                      "last_ingest": _epoch_iso(ingested), "lag_seconds": max(0, round(now - last)) if last else None,
+                      "rollups_pending": waiting, "now": _epoch_iso(now)})
 
     @app.get("/api/summary")
     def summary(request: Request, since: str | None = None, from_: Annotated[str | None, Query(alias="from")] = None,
                 to: str | None = None) -> Response:
         """Totals for the range and for the period just before it."""
-        period = _period(since, from_, to)
-        con = _open(lake, request, period.before.start, period.end)
-        return _json(dashboard.summary(con, period))
+        period, filters = _period(since, from_, to), _filters(request)
+        current = _open(lake, filters, period.start, period.end)
+        before = _open(lake, filters, period.before.start, period.start)
+        return _json(dashboard.summary(current, before, period, filters))
 
     @app.get("/api/timeseries")
     def timeseries(request: Request, since: str | None = None,
@@ -155,24 +181,24 @@ def create_app(lake: Lake, token: str | None = None) -> FastAPI:
         """The metric per time bucket, by zero or more dimensions; `previous` overlays the period before."""
         if unit not in ("total", "rate"):
             raise HTTPException(400, "unit is total or rate")
-        period = _period(since, from_, to)
-        con = _open(lake, request, period.before.start if previous else period.start, period.end)
-        return _json(dashboard.timeseries(con, period, metric, by or [], limit, unit == "rate", previous))
+        period, filters = _period(since, from_, to), _filters(request)
+        con = _open(lake, filters, period.before.start if previous else period.start, period.end)
+        return _json(dashboard.timeseries(con, period, metric, by or [], limit, unit == "rate", previous, filters))
 
     @app.get("/api/top")
     def top(request: Request, since: str | None = None, from_: Annotated[str | None, Query(alias="from")] = None,
             to: str | None = None, metric: str = "bytes", by: Annotated[list[str] | None, Query()] = None,
             limit: Annotated[int, Query(ge=1, le=1000)] = 10) -> Response:
         """The biggest values (or combinations) of the dimensions in `by`."""
-        period = _period(since, from_, to)
-        return _json(dashboard.top(_open(lake, request, period.start, period.end), metric, by or [], limit))
+        period, filters = _period(since, from_, to), _filters(request)
+        return _json(dashboard.top(_open(lake, filters, period.start, period.end), metric, by or [], limit, filters))
 
     @app.get("/api/health")
     def health(request: Request, since: str | None = None, from_: Annotated[str | None, Query(alias="from")] = None,
                to: str | None = None) -> Response:
         """NODATA/SKIPDATA per hour, how far the data is complete, silent interfaces."""
-        period = _period(since, from_, to)
-        return _json(dashboard.health(_open(lake, request, period.start, period.end)))
+        period, filters = _period(since, from_, to), _filters(request)
+        return _json(dashboard.health(_open(lake, filters, period.start, period.end), filters))
 
     @app.get("/api/flows")
     def flows(request: Request, since: str | None = None, from_: Annotated[str | None, Query(alias="from")] = None,
@@ -181,7 +207,7 @@ def create_app(lake: Lake, token: str | None = None) -> FastAPI:
               ) -> Response:
         """The records matching the filters, one page at a time."""
         period = _period(since, from_, to)
-        con = _open(lake, request, period.start, period.end)
+        con = _open(lake, _filters(request), period.start, period.end)
         return _json(dashboard.flows_page(con, page, size, sort, order))
 
     @app.get("/api/flows.{fmt}")
@@ -193,7 +219,7 @@ def create_app(lake: Lake, token: str | None = None) -> FastAPI:
         if fmt not in ("csv", "parquet"):
             raise HTTPException(404, "flows.csv or flows.parquet")
         period = _period(since, from_, to)
-        con = _open(lake, request, period.start, period.end)
+        con = _open(lake, _filters(request), period.start, period.end)
         reader = _reader(con, dashboard.flows_sql(sort, order), {"limit": max, "offset": 0})
         return _download(reader, fmt, "flows")
 
@@ -205,7 +231,7 @@ def create_app(lake: Lake, token: str | None = None) -> FastAPI:
         `web_logs` and the reference tables; at most `limit` rows, at most 30 s."""
         text, limit = _sql_body(body)
         period = _period(since, from_, to)
-        con = _open(lake, request, period.start, period.end)
+        con = _open(lake, _filters(request), period.start, period.end)
         sandbox.lock(con, lake.root)
         try:
             with console:
@@ -222,7 +248,7 @@ def create_app(lake: Lake, token: str | None = None) -> FastAPI:
         """The same as /api/sql, as CSV, up to a million rows."""
         text, _ = _sql_body(body)
         period = _period(since, from_, to)
-        con = _open(lake, request, period.start, period.end)
+        con = _open(lake, _filters(request), period.start, period.end)
         sandbox.lock(con, lake.root)
         try:
             with console:
@@ -255,6 +281,16 @@ def create_app(lake: Lake, token: str | None = None) -> FastAPI:
     return app
 
 
+def _roll_up(lake: Lake, stop: threading.Event) -> None:
+    """Build missing rollups now and then; the answers are right without them, only slower."""
+    while not stop.is_set():
+        try:
+            rollup.build_all(lake, stop)
+        except Exception:  # the dashboard keeps answering from the records
+            log.exception("building rollups failed; trying again in %s s", ROLLUP_EVERY)
+        stop.wait(ROLLUP_EVERY)
+
+
 def _period(since: str | None, from_: str | None, to: str | None) -> Period:
     """The asked range, closed: open ends default to the last 24 hours up to now."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -266,19 +302,22 @@ def _period(since: str | None, from_: str | None, to: str | None) -> Period:
     return Period(when.start or end - dt.timedelta(hours=24), end)
 
 
-def _open(lake: Lake, request: Request, start: dt.datetime, end: dt.datetime) -> duckdb.DuckDBPyConnection:
-    """A connection over [start, end) and the request's filters."""
+def _filters(request: Request) -> Filters:
     items = [(k, v) for k, v in request.query_params.multi_items() if k not in API_KEYS and k not in UI_KEYS]
     try:
-        filters = Filters.parse(items)
+        return Filters.parse(items)
     except FilterError as exc:
         raise HTTPException(400, str(exc)) from None
+
+
+def _open(lake: Lake, filters: Filters, start: dt.datetime, end: dt.datetime) -> duckdb.DuckDBPyConnection:
+    """A connection over [start, end) and the filters, with the rollup views."""
 
     def prepare(con: duckdb.DuckDBPyConnection) -> None:
         install(con)
         filters.bind(con)
 
-    con, _ = connect(lake, TimeRange(start, end), filters.sql, prepare)
+    con, _ = connect(lake, TimeRange(start, end), filters.sql, prepare, rollups=True)
     return con
 
 

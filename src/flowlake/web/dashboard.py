@@ -1,8 +1,10 @@
 """The questions behind the dashboard's pages, as plain functions of a connection.
 
-Each function takes a connection from `flowlake.engine.duckdb.connect` (already limited to the time
-range and the filters) and returns JSON-ready data. Column names come from the lake schema, checked
-here; every value reaches DuckDB as a bound parameter.
+Each function takes a connection from `flowlake.engine.duckdb.connect` (limited to the time range
+and the filters, with the rollup views) and returns JSON-ready data. A question a rollup can answer
+(its columns hold the question's dimensions and every filtered column) reads the rollup; the others
+read the records. Column names come from the lake schema, checked here; every value reaches DuckDB
+as a bound parameter.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ from dataclasses import dataclass
 
 import duckdb
 
+from flowlake.lake import rollup
 from flowlake.reports import BUCKETS, MAX_POINTS
-from flowlake.web.filters import COLUMNS, DIMENSIONS, PROTOCOL_NAMES
+from flowlake.web.filters import COLUMNS, DIMENSIONS, PORT_NAMES, PROTOCOL_NAMES, Filters
 
 METRICS = {"bytes": "sum(bytes)", "packets": "sum(packets)", "flows": "count(*)"}
+ROLLED_METRICS = {"bytes": "sum(bytes)", "packets": "sum(packets)", "flows": "sum(flows)"}
+"""The same measures over a rollup's rows, which hold sums and counts already."""
+ROLLUP_ORDER = ("totals", "ports", "destinations", "sources", "pairs")
+"""Smallest first: the first that holds a question's columns answers it."""
+OK = "coalesce(log_status, 'OK') = 'OK'"
 NAMED = {"protocol": "protocol_name", "srcport": "port_name", "dstport": "port_name"}
 """Dimensions whose values have names (6 is TCP, 22 is ssh), added beside them as `<column>_name`."""
 OTHER = "Other"
@@ -71,32 +79,53 @@ def metric(name: str) -> str:
     return METRICS[name]
 
 
+def _rolled(needed: set[str], filters: Filters, traffic: bool = True) -> tuple[str, str] | None:
+    """The smallest rollup view holding `needed` and the filtered columns, with its condition."""
+    for name in ROLLUP_ORDER:
+        columns = set(rollup.dimensions(name))
+        if needed | filters.columns <= columns:
+            conditions = [filters.sql] if filters.sql else []
+            if traffic and "log_status" in columns:
+                conditions.append(OK)
+            return f"rollup_{name}", " and ".join(conditions) or "true"
+    return None
+
+
+def _interfaces_rolled(filters: Filters) -> bool:
+    return filters.columns <= set(rollup.dimensions("interfaces"))
+
+
 def _epoch(value: dt.datetime) -> int:
     return int(value.timestamp())
 
 
-def summary(con: duckdb.DuckDBPyConnection, period: Period) -> dict:
-    """Totals for the period and the one before (the connection covers both)."""
-    rows = con.execute("""
-        select start_time >= $mid as current,
-               coalesce(sum(bytes) filter (where coalesce(log_status, 'OK') = 'OK'), 0) as bytes,
-               coalesce(sum(packets) filter (where coalesce(log_status, 'OK') = 'OK'), 0) as packets,
-               count(*) filter (where coalesce(log_status, 'OK') = 'OK') as flows,
-               count(*) filter (where action = 'ACCEPT') as accepted,
-               count(*) filter (where action = 'REJECT') as rejected,
-               count(distinct interface_id) as interfaces,
-               count(*) filter (where log_status = 'NODATA') as nodata,
-               count(*) filter (where log_status = 'SKIPDATA') as skipdata
-        from flows group by 1""", {"mid": period.start}).fetchall()
-    keys = ("bytes", "packets", "flows", "accepted", "rejected", "interfaces", "nodata", "skipdata")
-    empty = dict.fromkeys(keys, 0)
-    totals = {bool(r[0]): dict(zip(keys, (int(v) for v in r[1:]), strict=True)) for r in rows}
+def summary(current: duckdb.DuckDBPyConnection, before: duckdb.DuckDBPyConnection, period: Period,
+            filters: Filters) -> dict:
+    """Totals for the period (`current`'s range) and the one before (`before`'s)."""
     return {"range": period.json(), "previous": period.before.json(),
-            "current": totals.get(True, empty), "before": totals.get(False, empty)}
+            "current": totals(current, filters), "before": totals(before, filters)}
+
+
+def totals(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict:
+    """Bytes, packets and flows that carry traffic; accepted, rejected, NODATA and SKIPDATA records;
+    active interfaces."""
+    rolled = _rolled({"log_status", "action"}, filters, traffic=False)
+    table, where, count = (*rolled, "sum(flows)") if rolled else ("flows", "true", "count(*)")
+    row = con.execute(f"""
+        select coalesce(sum(bytes) filter (where {OK}), 0), coalesce(sum(packets) filter (where {OK}), 0),
+               coalesce({count} filter (where {OK}), 0), coalesce({count} filter (where action = 'ACCEPT'), 0),
+               coalesce({count} filter (where action = 'REJECT'), 0),
+               coalesce({count} filter (where log_status = 'NODATA'), 0),
+               coalesce({count} filter (where log_status = 'SKIPDATA'), 0)
+        from {table} where {where}""").fetchall()[0]
+    interfaces_from = f"rollup_interfaces where {filters.sql or 'true'}" if _interfaces_rolled(filters) else "flows"
+    [(interfaces,)] = con.execute(f"select count(distinct interface_id) from {interfaces_from}").fetchall()
+    keys = ("bytes", "packets", "flows", "accepted", "rejected", "nodata", "skipdata")
+    return {**dict(zip(keys, (int(v) for v in row), strict=True)), "interfaces": int(interfaces)}
 
 
 def timeseries(con: duckdb.DuckDBPyConnection, period: Period, metric_name: str, by: list[str], limit: int,
-               rate: bool, previous: bool) -> dict:
+               rate: bool, previous: bool, filters: Filters) -> dict:
     """The metric per time bucket, one series per top-`limit` combination of `by` (the rest: Other).
 
     Top series are chosen on the current period; with `previous`, the period before is answered with the
@@ -105,13 +134,18 @@ def timeseries(con: duckdb.DuckDBPyConnection, period: Period, metric_name: str,
     dims = dimensions(by)
     seconds = bucket_seconds(period)
     cols = ", ".join(f'"{d}"' for d in dims)
+    rolled = _rolled({*dims, "t"}, filters) if seconds % 300 == 0 else None
+    if rolled:  # the rollup's `t` is a five-minute bucket: coarser buckets are whole multiples of it
+        table, where = rolled
+        buckets = (f"select t - t % $seconds as t, {cols + ',' if dims else ''} {ROLLED_METRICS[metric_name]} as v"
+                   f" from {table} where {where} group by all")
+    else:
+        buckets = (f'select "start" - "start" % $seconds as t, {cols + "," if dims else ""} {value} as v'
+                   f' from traffic where "start" >= $lo and "start" < $hi group by all')
     join = " and ".join(f'b."{d}" is not distinct from top."{d}"' for d in dims) or "true"
     keys = ", ".join(f'top."{d}"' for d in dims)
     sql = f"""
-        with b as (
-            select "start" - "start" % $seconds as t, {cols + ',' if dims else ''} {value} as v
-            from traffic where "start" >= $lo and "start" < $hi group by all
-        ), top as (
+        with b as ({buckets}), top as (
             select {cols if dims else '1 as one'}, sum(v) as total from b where t >= $mid
             group by all order by total desc limit $limit
         )
@@ -120,8 +154,10 @@ def timeseries(con: duckdb.DuckDBPyConnection, period: Period, metric_name: str,
         from b left join top on {join}
         group by all order by 2"""
     lo = period.before.start if previous else period.start
-    params = {"seconds": seconds, "lo": _epoch(lo), "hi": _epoch(period.end), "mid": _epoch(period.start),
-              "shift": int(period.length.total_seconds()), "limit": limit}
+    params = {"seconds": seconds, "mid": _epoch(period.start), "shift": int(period.length.total_seconds()),
+              "limit": limit}
+    if not rolled:
+        params |= {"lo": _epoch(lo), "hi": _epoch(period.end)}
     series: dict[tuple, dict] = {}
     for current, t, *rest in con.execute(sql, params).fetchall():
         *key_values, is_top, v = rest
@@ -133,19 +169,27 @@ def timeseries(con: duckdb.DuckDBPyConnection, period: Period, metric_name: str,
         amount = float(v) / seconds if rate else int(v)
         entry["points"].append([iso(dt.datetime.fromtimestamp(t, dt.UTC)), amount])
     ordered = sorted(series.items(), key=lambda item: (item[1]["name"] == OTHER, -_total(item[1])))
-    return {"metric": metric_name, "unit": "rate" if rate else "total", "by": dims,
+    return {"metric": metric_name, "unit": "rate" if rate else "total", "by": dims, "range": period.json(),
             "bucket": _bucket_name(seconds), "seconds": seconds,
             "series": [s for (current, _), s in ordered if current],
             "previous": [s for (current, _), s in ordered if not current]}
 
 
 def _label(dims: list[str], values: list) -> str:
-    """A series name: the values joined, protocols by name (TCP rather than 6)."""
+    """A series name: the values joined, protocols by name (TCP rather than 6), known ports named."""
     if not dims:
         return "total"
-    names = [PROTOCOL_NAMES.get(v, str(v)) if d == "protocol" else "(none)" if v is None else str(v)
-             for d, v in zip(dims, values, strict=True)]
-    return " → ".join(names)
+    return " → ".join(_value_name(d, v) for d, v in zip(dims, values, strict=True))
+
+
+def _value_name(dim: str, value: object) -> str:
+    if value is None:
+        return "(none)"
+    if dim == "protocol":
+        return PROTOCOL_NAMES.get(value, str(value))
+    if dim in ("srcport", "dstport") and value in PORT_NAMES:
+        return f"{value} {PORT_NAMES[value]}"
+    return str(value)
 
 
 def _total(series: dict) -> float:
@@ -156,7 +200,7 @@ def _bucket_name(seconds: int) -> str:
     return next(name for size, name in BUCKETS if size.total_seconds() == seconds)
 
 
-def top(con: duckdb.DuckDBPyConnection, metric_name: str, by: list[str], limit: int) -> dict:
+def top(con: duckdb.DuckDBPyConnection, metric_name: str, by: list[str], limit: int, filters: Filters) -> dict:
     """The biggest `limit` combinations of `by` by the metric, with all three metrics and the total."""
     metric(metric_name)
     dims = dimensions(by)
@@ -164,9 +208,12 @@ def top(con: duckdb.DuckDBPyConnection, metric_name: str, by: list[str], limit: 
         raise QuestionError("top needs at least one dimension (by=srcaddr)")
     cols = ", ".join(f'"{d}"' for d in dims)
     names = "".join(f', {NAMED[d]}("{d}") as "{d}_name"' for d in dims if d in NAMED)
+    rolled = _rolled(set(dims), filters)
+    table, where, count = (*rolled, "sum(flows)") if rolled else ("traffic", "true", "count(*)")
     sql = f"""
         with g as (
-            select {cols}, sum(bytes) as bytes, sum(packets) as packets, count(*) as flows from traffic group by all
+            select {cols}, sum(bytes) as bytes, sum(packets) as packets, {count} as flows from {table}
+            where {where} group by all
         ), ranked as (
             select *, sum(bytes) over () as all_bytes, sum(packets) over () as all_packets,
                    sum(flows) over () as all_flows
@@ -183,23 +230,31 @@ def top(con: duckdb.DuckDBPyConnection, metric_name: str, by: list[str], limit: 
     return {"by": dims, "metric": metric_name, "rows": rows, "total": total}
 
 
-def health(con: duckdb.DuckDBPyConnection) -> dict:
+def health(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict:
     """Capture health: NODATA/SKIPDATA per hour, how far every flow log reaches, and silent interfaces."""
-    hours = con.execute("""
-        select "start" - "start" % 3600 as t, count(*) filter (where coalesce(log_status, 'OK') = 'OK') as ok,
-               count(*) filter (where log_status = 'NODATA') as nodata,
-               count(*) filter (where log_status = 'SKIPDATA') as skipdata
-        from flows where "start" is not null group by 1 order by 1""").fetchall()
-    last, complete, silent = con.execute("""
-        with per_log as (select max(end_time) as last from flows group by flow_log_id),
-             per_interface as (select max(end_time) as last from flows where interface_id is not null
+    rolled = _rolled({"t", "log_status"}, filters, traffic=False)
+    if rolled:
+        table, where = rolled
+        hour, count = "t - t % 3600", "sum(flows)"
+    else:
+        table, where, hour, count = "flows", '"start" is not null', '"start" - "start" % 3600', "count(*)"
+    hours = con.execute(f"""
+        select {hour} as hour, coalesce({count} filter (where {OK}), 0),
+               coalesce({count} filter (where log_status = 'NODATA'), 0),
+               coalesce({count} filter (where log_status = 'SKIPDATA'), 0)
+        from {table} where {where} group by 1 order by 1""").fetchall()
+    reach = (f"(select flow_log_id, interface_id, last_end from rollup_interfaces where {filters.sql or 'true'})"
+             if _interfaces_rolled(filters) else "(select flow_log_id, interface_id, end_time as last_end from flows)")
+    last, complete, silent = con.execute(f"""
+        with per_log as (select max(last_end) as last from {reach} group by flow_log_id),
+             per_interface as (select max(last_end) as last from {reach} where interface_id is not null
                                group by interface_id)
         select (select max(last) from per_log), (select min(last) from per_log),
                (select count(*) from per_interface
-                where last < (select max(last) from per_log) - interval 1 hour)""").fetchone()
+                where last < (select max(last) from per_log) - interval 1 hour)""").fetchall()[0]
     return {"complete_up_to": iso(complete), "last_record": iso(last), "silent_interfaces": int(silent or 0),
-            "hours": [{"time": iso(dt.datetime.fromtimestamp(t, dt.UTC)), "ok": ok, "nodata": nd, "skipdata": sd}
-                      for t, ok, nd, sd in hours]}
+            "hours": [{"time": iso(dt.datetime.fromtimestamp(t, dt.UTC)), "ok": int(ok), "nodata": int(nd),
+                       "skipdata": int(sd)} for t, ok, nd, sd in hours]}
 
 
 def flows_sql(sort: str, order: str) -> str:

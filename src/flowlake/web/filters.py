@@ -31,7 +31,10 @@ ALIASES = {
     "direction": "flow_direction",
 }
 """Short filter keys and the columns they match; every lake column is a key too."""
-SPECIAL = {"port": "srcport or dstport", "src": "srcaddr (address or CIDR)", "dst": "dstaddr (address or CIDR)"}
+SPECIAL = {"port": ("dstport", "srcport or dstport equals the value"),
+           "src": ("srcaddr", "srcaddr is the address or in the CIDR block"),
+           "dst": ("dstaddr", "dstaddr is the address or in the CIDR block")}
+"""Filter keys that are more than an equality: the column they are about, and what they match."""
 NOT_DIMENSIONS = {"bytes", "packets", "start", "end", "start_time", "end_time", "object_id"}
 
 SCHEMA = lake_schema()
@@ -44,12 +47,13 @@ class FilterError(ValueError):
     """An unknown filter key or a value of the wrong type: the API answers 400."""
 
 
-def _protocol_names() -> dict[int, str]:
-    with (resources.files("flowlake") / "reference" / "protocols.csv").open() as f:
-        return {int(row["number"]): row["name"] for row in csv.DictReader(f)}
+def _names(table: str, key: str) -> dict[int, str]:
+    with (resources.files("flowlake") / "reference" / f"{table}.csv").open() as f:
+        return {int(row[key]): row["name"] for row in csv.DictReader(f)}
 
 
-PROTOCOL_NAMES = _protocol_names()
+PROTOCOL_NAMES = _names("protocols", "number")
+PORT_NAMES = _names("ports", "port")
 PROTOCOLS = {name.upper(): number for number, name in PROTOCOL_NAMES.items()}
 """Protocol numbers by upper-case name, for `protocol=tcp`."""
 
@@ -59,6 +63,8 @@ class Filters:
     """The condition and the variables it reads; empty when nothing is filtered."""
 
     items: list[tuple[str, str]] = field(default_factory=list)
+    columns: set[str] = field(default_factory=set)
+    """The columns the condition reads: a rollup can answer only if it has them all."""
     _conditions: list[str] = field(default_factory=list)
     _values: dict[str, object] = field(default_factory=dict)
 
@@ -90,13 +96,16 @@ class Filters:
 
     def _condition(self, key: str, value: str) -> str:
         if key == "port":
+            self.columns |= {"srcport", "dstport"}
             number = self._var(_integer(key, value))
             return f"(srcport = {number} or dstport = {number})"
         if key in ("src", "dst"):
+            self.columns.add("srcaddr" if key == "src" else "dstaddr")
             return self._address("srcaddr" if key == "src" else "dstaddr", key, value)
         column = ALIASES.get(key, key)
         if column not in COLUMNS or column in NOT_DIMENSIONS:
             raise FilterError(f"unknown filter {key!r}: use one of {', '.join([*ALIASES, *SPECIAL])} or a column name")
+        self.columns.add(column)
         if column == "protocol" and not value.strip().isdigit():
             number = PROTOCOLS.get(value.strip().upper())
             if number is None:
