@@ -12,6 +12,7 @@ import click
 
 from flowlake import output
 from flowlake.cli import cli
+from flowlake.cli.serve import serve
 from flowlake.engine.duckdb import connect
 from flowlake.generate import generate, generate_live
 from flowlake.ingest import ingest
@@ -39,9 +40,9 @@ EXAMPLES = (
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option("--live-every", type=click.FloatRange(0.5), default=5.0, show_default=True, metavar="SECONDS",
               help="How often fresh live traffic is delivered and ingested.")
-@click.option("--serve/--no-serve", default=True, show_default=True,
+@click.option("--serve/--no-serve", "serving", default=True, show_default=True,
               help="Serve the dashboard with live traffic, or only build the lake and show example answers.")
-def demo_command(records: int, folder: Path, port: int, live_every: float, serve: bool) -> None:
+def demo_command(records: int, folder: Path, port: int, live_every: float, serving: bool) -> None:
     """Generate a week of realistic flow logs (with scans and rejects in them), ingest them, and serve
     the dashboard on http://127.0.0.1:PORT while fresh traffic keeps arriving."""
     data, lake = folder / "data", Lake(folder / "lake")
@@ -50,7 +51,7 @@ def demo_command(records: int, folder: Path, port: int, live_every: float, serve
     made = generate(data / "history", records=records, seed=SEED, days=DAYS, end=end)
     click.echo(f"generated {made.records:,} records in {made.objects:,} objects under {data}/history", err=True)
     click.echo(ingest(lake, local_objects([str(data / "history")])).summary(), err=True)
-    if not serve:
+    if not serving:
         con, _ = connect(lake, TimeRange.from_options(since="24h"))
         for title, sql in EXAMPLES:
             click.echo(f"\n{title}:\n  flowlake query --lake {lake.root} --since 24h \"{sql}\"")
