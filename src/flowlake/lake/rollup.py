@@ -39,8 +39,9 @@ def definitions() -> dict[str, SqlAsset]:
 
 @cache
 def version() -> str:
-    """Changes with the rollups' SQL, so edited definitions are rebuilt, not mixed with old ones."""
-    text = "\n".join(a.sql for _, a in sorted(definitions().items()))
+    """Changes with the rollups' SQL and DuckDB's version (whose `hash` the pairs rollup keeps), so
+    rollups of other definitions are rebuilt, never mixed with these."""
+    text = "\n".join([duckdb.__version__, *(a.sql for _, a in sorted(definitions().items()))])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -51,7 +52,7 @@ def dimensions(name: str) -> tuple[str, ...]:
     columns = ", ".join(f'cast(null as {sql_type(f.type, "duckdb")}) as "{f.name}"' for f in lake_schema())
     con.execute(f"create view rollup_input as select {columns} where false")
     described = con.sql(f"describe {definitions()[name].sql}").fetchall()
-    return tuple(row[0] for row in described if row[0] not in METRICS and row[0] != "last_end")
+    return tuple(row[0] for row in described if row[0] not in (*METRICS, "last_end", "pair"))
 
 
 def root(lake: Lake) -> Path:

@@ -1,7 +1,7 @@
 -- name: pairs
 -- title: Traffic by address pair
--- description: Bytes, packets and flows of records that carry traffic, by source and destination address and action.
-select srcaddr, dstaddr, action, sum(bytes) as bytes, sum(packets) as packets, count(*) as flows
+-- description: Bytes, packets and flows of records that carry traffic, by source and destination address and action; `pair` is a 64-bit hash of the two addresses, faster to group by than the strings.
+select hash(srcaddr, dstaddr) as pair, srcaddr, dstaddr, action, sum(bytes) as bytes, sum(packets) as packets, count(*) as flows
 from rollup_input
 where coalesce(log_status, 'OK') = 'OK'
 group by all
