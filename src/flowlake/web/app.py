@@ -223,6 +223,16 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
         reader = _reader(con, dashboard.flows_sql(sort, order), {"limit": max, "offset": 0})
         return _download(reader, fmt, "flows")
 
+    def console_query(request: Request, text: str, period: Period, limit: int) -> sandbox.Result:
+        """The console's SQL in the sandbox, over the range and the request's filters."""
+        con = _open(lake, _filters(request), period.start, period.end)
+        sandbox.lock(con, lake.root)
+        try:
+            with console:
+                return sandbox.run(con, text, limit=limit, timeout=SQL_SECONDS)
+        except sandbox.SqlRefused as exc:
+            raise HTTPException(400, {"error": str(exc), "position": exc.location}) from None
+
     @app.post("/api/sql")
     def sql(request: Request, body: Annotated[dict, Body(examples=[{"sql": "select count(*) from flows"}])],
             since: str | None = None, from_: Annotated[str | None, Query(alias="from")] = None,
@@ -230,14 +240,7 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
         """Read-only SQL over `flows` (limited to the range and filters), `traffic`, `vpc_flow_logs`,
         `web_logs` and the reference tables; at most `limit` rows, at most 30 s."""
         text, limit = _sql_body(body)
-        period = _period(since, from_, to)
-        con = _open(lake, _filters(request), period.start, period.end)
-        sandbox.lock(con, lake.root)
-        try:
-            with console:
-                result = sandbox.run(con, text, limit=limit, timeout=SQL_SECONDS)
-        except sandbox.SqlRefused as exc:
-            raise HTTPException(400, {"error": str(exc), "position": exc.location}) from None
+        result = console_query(request, text, _period(since, from_, to), limit)
         return _json({"columns": [{"name": n, "type": t} for n, t in result.columns],
                       "rows": result.table.to_pylist(), "truncated": result.truncated,
                       "elapsed_ms": round(result.elapsed * 1000, 1)})
@@ -247,14 +250,7 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
                 from_: Annotated[str | None, Query(alias="from")] = None, to: str | None = None) -> Response:
         """The same as /api/sql, as CSV, up to a million rows."""
         text, _ = _sql_body(body)
-        period = _period(since, from_, to)
-        con = _open(lake, _filters(request), period.start, period.end)
-        sandbox.lock(con, lake.root)
-        try:
-            with console:
-                result = sandbox.run(con, text, limit=DOWNLOAD_ROWS, timeout=SQL_SECONDS)
-        except sandbox.SqlRefused as exc:
-            raise HTTPException(400, {"error": str(exc), "position": exc.location}) from None
+        result = console_query(request, text, _period(since, from_, to), DOWNLOAD_ROWS)
         return _download(result.table.to_reader(), "csv", "query")
 
     @app.get("/api/queries")
