@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from flowlake.generate import generate
 from flowlake.lake import rollup
 from flowlake.lake.store import Lake
 from flowlake.web.app import create_app
+from flowlake.web.cache import Answers
 from rawdata import Row, read_raw
 
 END = datetime(2026, 11, 27, tzinfo=UTC)
@@ -317,3 +319,41 @@ def _wait_for(probe, seconds: float):
         if time.monotonic() > deadline:
             raise AssertionError(f"not ready within {seconds} s")
         time.sleep(0.5)
+
+
+def test_answers_follow_the_data_at_once(tmp_path: Path) -> None:
+    """The answer cache is keyed by the lake's version: an ingest shows in the very next request."""
+    generate(tmp_path / "a", records=3_000, seed=1, days=1, end=END)
+    assert run_cli("ingest", str(tmp_path / "a"), "--lake", str(tmp_path / "lake")).returncode == 0
+    app = TestClient(create_app(Lake(tmp_path / "lake"), build_rollups=False))
+    asked = {"from": "2026-11-26T00:00Z", "to": "2026-11-27T00:00Z"}
+    first = app.get("/api/summary", params=asked).json()["current"]
+    assert app.get("/api/summary", params=asked).json()["current"] == first
+    generate(tmp_path / "b", records=2_000, seed=2, days=1, end=END)
+    assert run_cli("ingest", str(tmp_path / "b"), "--lake", str(tmp_path / "lake")).returncode == 0
+    after = app.get("/api/summary", params=asked).json()["current"]
+    assert after == totals(in_range(read_raw(tmp_path / "a") + read_raw(tmp_path / "b"), asked["from"], asked["to"]))
+    assert after["flows"] > first["flows"]
+
+
+def test_one_computation_serves_every_request_waiting_for_it() -> None:
+    answers = Answers()
+    calls = []
+
+    def slow() -> bytes:
+        calls.append(1)
+        time.sleep(0.3)
+        return b"answer"
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: answers.get("k", slow), range(8)))
+    assert got == [b"answer"] * 8 and len(calls) == 1
+
+    def broken() -> bytes:
+        calls.append(1)
+        raise ValueError("bad question")
+
+    for _ in range(2):  # a failure is not kept: the next request asks again
+        with pytest.raises(ValueError, match="bad question"):
+            answers.get("bad", broken)
+    assert len(calls) == 3

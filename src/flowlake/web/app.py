@@ -16,7 +16,7 @@ import logging
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -39,6 +39,7 @@ from flowlake.output import jsonable
 from flowlake.schema import DERIVED, FIELDS
 from flowlake.timerange import TimeRange
 from flowlake.web import dashboard, sandbox, saved
+from flowlake.web.cache import Answers
 from flowlake.web.dashboard import Period, QuestionError
 from flowlake.web.filters import ALIASES, DIMENSIONS, SCHEMA, SPECIAL, FilterError, Filters, install
 
@@ -58,6 +59,7 @@ SQL_AT_ONCE = 2
 DESCRIPTIONS = {f.column: f.description for f in FIELDS} | {name: text for name, _, text in DERIVED}
 
 
+NOW_STEP = 5
 ROLLUP_EVERY = 30.0
 """Seconds between looks for closed days' files that lack rollups."""
 
@@ -169,9 +171,9 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
                 to: str | None = None) -> Response:
         """Totals for the range and for the period just before it."""
         period, filters = _period(since, from_, to), _filters(request)
-        current = _open(lake, filters, period.start, period.end)
-        before = _open(lake, filters, period.before.start, period.start)
-        return _json(dashboard.summary(current, before, period, filters))
+        return cached(request, period, lambda: dashboard.summary(
+            _open(lake, filters, period.start, period.end), _open(lake, filters, period.before.start, period.start),
+            period, filters))
 
     @app.get("/api/timeseries")
     def timeseries(request: Request, since: str | None = None,
@@ -182,8 +184,9 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
         if unit not in ("total", "rate"):
             raise HTTPException(400, "unit is total or rate")
         period, filters = _period(since, from_, to), _filters(request)
-        con = _open(lake, filters, period.before.start if previous else period.start, period.end)
-        return _json(dashboard.timeseries(con, period, metric, by or [], limit, unit == "rate", previous, filters))
+        return cached(request, period, lambda: dashboard.timeseries(
+            _open(lake, filters, period.before.start if previous else period.start, period.end), period, metric,
+            by or [], limit, unit == "rate", previous, filters))
 
     @app.get("/api/top")
     def top(request: Request, since: str | None = None, from_: Annotated[str | None, Query(alias="from")] = None,
@@ -191,14 +194,16 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
             limit: Annotated[int, Query(ge=1, le=1000)] = 10) -> Response:
         """The biggest values (or combinations) of the dimensions in `by`."""
         period, filters = _period(since, from_, to), _filters(request)
-        return _json(dashboard.top(_open(lake, filters, period.start, period.end), metric, by or [], limit, filters))
+        return cached(request, period, lambda: dashboard.top(
+            _open(lake, filters, period.start, period.end), metric, by or [], limit, filters))
 
     @app.get("/api/health")
     def health(request: Request, since: str | None = None, from_: Annotated[str | None, Query(alias="from")] = None,
                to: str | None = None) -> Response:
         """NODATA/SKIPDATA per hour, how far the data is complete, silent interfaces."""
         period, filters = _period(since, from_, to), _filters(request)
-        return _json(dashboard.health(_open(lake, filters, period.start, period.end), filters))
+        return cached(request, period, lambda: dashboard.health(_open(lake, filters, period.start, period.end),
+                                                                filters))
 
     @app.get("/api/flows")
     def flows(request: Request, since: str | None = None, from_: Annotated[str | None, Query(alias="from")] = None,
@@ -206,9 +211,9 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
               size: Annotated[int, Query(ge=1, le=1000)] = 50, sort: str = "start_time", order: str = "desc"
               ) -> Response:
         """The records matching the filters, one page at a time."""
-        period = _period(since, from_, to)
-        con = _open(lake, _filters(request), period.start, period.end)
-        return _json(dashboard.flows_page(con, page, size, sort, order))
+        period, filters = _period(since, from_, to), _filters(request)
+        return cached(request, period, lambda: dashboard.flows_page(
+            _open(lake, filters, period.start, period.end), page, size, sort, order))
 
     @app.get("/api/flows.{fmt}")
     def flows_download(request: Request, fmt: str, since: str | None = None,
@@ -222,6 +227,20 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
         con = _open(lake, _filters(request), period.start, period.end)
         reader = _reader(con, dashboard.flows_sql(sort, order), {"limit": max, "offset": 0})
         return _download(reader, fmt, "flows")
+
+    answers = Answers()
+
+    def cached(request: Request, period: Period, answer: Callable[[], object]) -> Response:
+        """An answer from the shared cache, keyed by the request and the lake's version."""
+        ledger = lake.reader()
+        try:
+            version = ledger.version()
+        finally:
+            ledger.close()
+        asked = tuple(sorted((k, v) for k, v in request.query_params.multi_items() if k != "token"))
+        key = (request.url.path, asked, period.start, period.end, version)
+        body = answers.get(key, lambda: json.dumps(answer(), default=jsonable).encode())
+        return Response(body, media_type="application/json")
 
     def console_query(request: Request, text: str, period: Period, limit: int) -> sandbox.Result:
         """The console's SQL in the sandbox, over the range and the request's filters."""
@@ -277,6 +296,13 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
     return app
 
 
+def _now() -> dt.datetime:
+    """Now, to the last multiple of NOW_STEP seconds: requests for `since=24h` a moment apart ask the
+    same question, so the cache can answer them."""
+    stamp = int(time.time())
+    return dt.datetime.fromtimestamp(stamp - stamp % NOW_STEP, dt.UTC)
+
+
 def _roll_up(lake: Lake, stop: threading.Event) -> None:
     """Build missing rollups now and then; the answers are right without them, only slower."""
     while not stop.is_set():
@@ -289,7 +315,7 @@ def _roll_up(lake: Lake, stop: threading.Event) -> None:
 
 def _period(since: str | None, from_: str | None, to: str | None) -> Period:
     """The asked range, closed: open ends default to the last 24 hours up to now."""
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = _now()
     try:
         when = TimeRange.from_options(since if since or from_ else "24h", from_, to, now=now)
     except ValueError as exc:
