@@ -46,10 +46,19 @@ def source_options(f: Callable) -> Callable:
         click.option("--region", "regions", multiple=True, metavar="REGION",
                      help="S3: only this region (repeatable). The first is also the region AWS is called in."),
         click.option("--stream-prefix", metavar="PREFIX", help="CloudWatch: only log streams named PREFIX... (eni-)."),
+        aws_access_options,
+    )):
+        f = option(f)
+    return f
+
+
+def aws_access_options(f: Callable) -> Callable:
+    """How to reach AWS (every command that calls it): `--profile`, `--role-arn`, `--endpoint-url`."""
+    for option in reversed((
         click.option("--profile", metavar="NAME", help="AWS profile (default: the standard credential chain)."),
-        click.option("--role-arn", metavar="ARN", help="Assume this IAM role first, to read another account."),
-        click.option("--endpoint-url", metavar="URL", help="S3 or CloudWatch Logs endpoint: an S3-compatible store, "
-                     "an emulator (default: AWS_ENDPOINT_URL)."),
+        click.option("--role-arn", metavar="ARN", help="Assume this IAM role first, to work in another account."),
+        click.option("--endpoint-url", metavar="URL", help="AWS endpoint: an S3-compatible store, an emulator "
+                     "(default: AWS_ENDPOINT_URL)."),
     )):
         f = option(f)
     return f
