@@ -2,7 +2,14 @@
 // clicks. Each chart draws into its card's container, so `element.data` holds what it shows.
 import * as fmt from "./format.js";
 
-const Plotly = window.Plotly;
+// Plotly (4.8 MB) loads while the page's first API calls are under way: charts wait for it, data does not.
+const plotly = window.Plotly
+  ? Promise.resolve(window.Plotly)
+  : new Promise((resolve, reject) => {
+    const script = document.getElementById("plotly-js");
+    script.addEventListener("load", () => resolve(window.Plotly));
+    script.addEventListener("error", () => reject(new Error("could not load /static/plotly.min.js")));
+  });
 
 const CONFIG = {
   responsive: true,
@@ -46,7 +53,7 @@ function valueAxis(metric, unit, max) {
 }
 
 async function draw(el, traces, layout) {
-  await Plotly.react(el, traces, layout, CONFIG);
+  await (await plotly).react(el, traces, layout, CONFIG);
 }
 
 // plotly_click and plotly_legendclick: handlers replace the previous ones, since a chart is redrawn

@@ -110,7 +110,7 @@ export function mount(root, { meta }) {
       pick: (col, row) => state.addFilters([[col.key, row[col.key]]]),
     });
     if (v.graph === "table") {
-      window.Plotly.purge(main.body);
+      window.Plotly?.purge(main.body);
       main.body.classList.add("as-table");
       main.body.replaceChildren(grid);
       details.root.hidden = true;
