@@ -150,13 +150,28 @@ def test_an_object_that_keeps_failing_is_reported_and_read_next_run(aws: LocalAw
     assert count(lake) == 30
 
 
+def test_a_bucket_is_read_day_by_day_across_accounts_and_regions(aws: LocalAws, lake: Path) -> None:
+    """In key order a batch would hold every day of one account and region, and cut each day's partition
+    into pieces for compaction to rewrite; merged by day, every account and region of a day come together."""
+    objects = {plain_key(day, n, region=region, account=account): [v2_line(day * 1000 + n)]
+               for account in (ACCOUNT, OTHER) for region in ("us-east-1", "eu-west-1")
+               for day in (3, 4, 5) for n in range(3)}
+    put(aws, objects, bucket="by-day")
+    aws.proxy.clear()
+    code, stats, _ = ingest(aws, lake, "s3://by-day/", "--workers", "1")
+    assert (code, stats["records"]) == (0, len(objects))
+    days = [int(e.key.split("/")[6]) for e in aws.proxy.requests("GetObject")]
+    assert len(days) == len(objects) and days == sorted(days)
+
+
 def test_denied_listing_and_missing_bucket_are_one_line_errors(aws: LocalAws, lake: Path) -> None:
     put(aws, {f"restricted/{plain_key(27, 1)}": [v2_line(1)]})
     aws.proxy.inject("denied", when=lambda e: e.query.get("prefix", "").startswith("restricted/"))
     code, _, err = ingest(aws, lake, f"s3://{BUCKET}/restricted/")
     assert code == 2
-    assert err.strip() == (f"Error: cannot list s3://{BUCKET}/restricted/: access denied: the credentials need "
-                           f"s3:ListBucket on arn:aws:s3:::{BUCKET} (for the prefix 'restricted/')")
+    # The first listing denied is of the AWS layout's folder under the prefix: the message names it.
+    assert err.strip() == (f"Error: cannot list s3://{BUCKET}/restricted/AWSLogs/: access denied: the credentials "
+                           f"need s3:ListBucket on arn:aws:s3:::{BUCKET} (for the prefix 'restricted/AWSLogs/')")
     code, _, err = ingest(aws, lake, "s3://no-such-bucket/")
     assert (code, err.strip()) == (2, "Error: no such bucket: no-such-bucket")
 

@@ -17,6 +17,7 @@ response body cut short (a download resumes where it stopped) and expired creden
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import re
 from collections.abc import Iterator
 from functools import partial
@@ -58,7 +59,9 @@ class _Bucket:
 
     def objects(self, prefix: str) -> Iterator[SourceObject]:
         folder = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-        listed = self._bounded(folder) if self.when or self.accounts or self.regions else None
+        # A folder is listed account by account and region by region (merged by day); a bare key as itself.
+        whole_folder = not prefix or prefix.endswith("/")
+        listed = self._bounded(folder) if self.when or self.accounts or self.regions or whole_folder else None
         items = listed if listed is not None else (
             item for item in self._list(prefix) if item["Key"] == prefix or item["Key"].startswith(folder))
         for item in items:
@@ -74,7 +77,11 @@ class _Bucket:
         if not top:
             return None
         accounts = list(self._accounts(root, top, folder))
-        return (item for scope in accounts for item in self._region_listings(root, folder, *scope))
+        # Each account and region lists in day order; merged, a batch holds one day of every account and
+        # region and writes one file per partition (in key order it would cut every day into pieces that
+        # compaction then rewrites: half the speed). One page per listing is held at a time.
+        listings = [listing for scope in accounts for listing in self._region_listings(root, folder, *scope)]
+        return heapq.merge(*listings, key=_time_order)
 
     def _accounts(self, base: str, children: list[str], folder: str,
                   org: str | None = None) -> Iterator[tuple[str, str, bool, str | None]]:
@@ -89,21 +96,27 @@ class _Bucket:
                 yield child, match["account"], bool(match["hive"]), org
 
     def _region_listings(self, root: str, folder: str, prefix: str, account: str, hive: bool,
-                         org: str | None) -> Iterator[dict]:
+                         org: str | None) -> list[Iterator[dict]]:
+        """One lazy listing per region of the account, each in day order."""
         service = f"{prefix}{'aws-service=' if hive else ''}vpcflowlogs/"
         region_key = "aws-region=" if hive else ""
         found = [f"{service}{region_key}{r}/" for r in self.regions] or self._children(service)
         head = root.removesuffix("AWSLogs/")
+        listings = []
         for region_prefix in found:
             if not _within(region_prefix, folder):
                 continue
             region = region_prefix[len(service):-1].removeprefix(region_key)
             after = head + prefix_for(account, region, self.first, hive, org) if self.first else None
             stop = head + prefix_for(account, region, self.beyond, hive, org) if self.beyond else None
-            for item in self._list(max(region_prefix, folder, key=len), start_after=after):
-                if stop and item["Key"] >= stop:
-                    break
-                yield item
+            listings.append(self._region(max(region_prefix, folder, key=len), after, stop))
+        return listings
+
+    def _region(self, prefix: str, after: str | None, stop: str | None) -> Iterator[dict]:
+        for item in self._list(prefix, start_after=after):
+            if stop and item["Key"] >= stop:
+                break
+            yield item
 
     def _wanted(self, key: KeyInfo) -> bool:
         """Whether an object's key is within the bounds; what a key does not say never excludes it."""
@@ -172,6 +185,11 @@ class _Bucket:
             raise ReadError(explain(exc, "s3:GetObject", f"arn:aws:s3:::{self.name}/{key}")) from None
         except (BotoCoreError, SourceError) as exc:  # SourceError: the credential chain broke while renewing
             raise ReadError(str(exc)) from None
+
+
+def _time_order(item: dict) -> tuple:
+    key = parse_key(item["Key"])
+    return (key.date or dt.date.min, key.hour or 0, item["Key"])
 
 
 def _within(prefix: str, folder: str) -> bool:
