@@ -35,6 +35,9 @@ demo: setup
 bench: setup
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) bench/ingest.py
+	$(PY) bench/reports.py
+	$(PY) bench/dashboard.py
+	$(PY) bench/s3.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
