@@ -84,7 +84,7 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
                               "records and SQL. Every GET takes `since` or `from`/`to`, and filters.")
     console = threading.BoundedSemaphore(SQL_AT_ONCE)
     package = resources.files("flowlake") / "web"
-    index = (package / "templates" / "index.html").read_text() if (package / "templates").is_dir() else ""
+    index = (package / "templates" / "index.html").read_text()
 
     @app.exception_handler(QuestionError)
     async def bad_question(_: Request, exc: QuestionError) -> JSONResponse:
@@ -116,8 +116,7 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
 
     for path in PAGES:
         app.add_api_route(path, page, methods=["GET"], include_in_schema=False)
-    if (package / "static").is_dir():
-        app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")
+    app.mount("/static", StaticFiles(directory=str(package / "static")), name="static")
 
     @app.api_route("/static/plotly.min.js", methods=["GET", "HEAD"], include_in_schema=False)
     def plotly_js() -> FileResponse:
