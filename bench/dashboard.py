@@ -76,7 +76,6 @@ if __name__ != "__mp_main__":  # the load process (multiprocessing's spawn) need
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-DOC = ROOT / "docs" / "benchmarks.md"
 END = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
 """Where bench/reports.py's data ends (checked in main); the load's ingest fills the day after it."""
 HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
@@ -1098,18 +1097,6 @@ def section(args: argparse.Namespace, timings: list[Timing], draws: list[Draw] |
     return "\n".join(parts)
 
 
-def write_doc(text: str) -> None:
-    """Replace the section between the marks, or add a "## Dashboard" section at the end."""
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN_MARK in doc and END_MARK in doc:
-        before, rest = doc.split(BEGIN_MARK, 1)
-        after = rest.split(END_MARK, 1)[1]
-        doc = before + text + after
-    else:
-        doc = doc.rstrip("\n") + "\n\n## Dashboard\n\n" + text + "\n"
-    DOC.write_text(doc)
-
-
 def rollup_note(lake: Path) -> str:
     from flowlake.lake import rollup
     from flowlake.lake.store import Lake
@@ -1200,7 +1187,7 @@ def main() -> None:
     text = section(args, timings, draws, loads, ctx)
     print(text, flush=True)
     if args.write_doc:
-        write_doc(text)
+        reports.write_section("## Dashboard", BEGIN_MARK, END_MARK, text)
 
 
 if __name__ == "__main__":

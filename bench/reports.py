@@ -627,17 +627,19 @@ def section(args: argparse.Namespace, results: list[Result], size: Sizes, skippe
     ])
 
 
-def write_doc(text: str) -> None:
+def write_section(heading: str, begin: str, end: str, text: str, before: str | None = None) -> None:
+    """Put `text` between the marks `begin` and `end` of docs/benchmarks.md (text outside them is kept), or
+    add the section `heading` holding it: before the section `before` if there is one, else at the end.
+    Every benchmark script writes its own section this way."""
     doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN_MARK in doc and END_MARK in doc:
-        before, rest = doc.split(BEGIN_MARK, 1)
-        after = rest.split(END_MARK, 1)[1]
-        doc = before + text + after
-    elif "\n## Reports\n" in doc:
-        head, tail = doc.split("\n## Reports\n", 1)
-        doc = head + "\n## Reports\n\n" + text + "\n" + tail
+    if begin in doc and end in doc:
+        head, rest = doc.split(begin, 1)
+        doc = head + text + rest.split(end, 1)[1]
+    elif before and f"\n{before}\n" in doc:
+        head, tail = doc.split(f"\n{before}\n", 1)
+        doc = head.rstrip("\n") + f"\n\n{heading}\n\n{text}\n\n{before}\n" + tail
     else:
-        doc = doc.rstrip("\n") + "\n\n## Reports\n\n" + text + "\n"
+        doc = doc.rstrip("\n") + f"\n\n{heading}\n\n{text}\n"
     DOC.write_text(doc)
 
 
@@ -659,7 +661,7 @@ def main() -> None:
     text = section(args, results, size, skipped)
     print(text, flush=True)
     if args.write_doc:
-        write_doc(text)
+        write_section("## Reports", BEGIN_MARK, END_MARK, text)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,6 @@ from flowlake.lake.store import Lake
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-DOC = ROOT / "docs" / "benchmarks.md"
 END = reports.END
 SEED = 1
 FRESH_SEED = 2
@@ -564,20 +563,6 @@ def section(args: argparse.Namespace, runs: list[Run], watch: Watch | None, ctx:
     return "\n".join(parts)
 
 
-def write_doc(text: str) -> None:
-    """Replace the section between the marks, or add it before "## Dashboard" (at the end if there is none)."""
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN_MARK in doc and END_MARK in doc:
-        before, rest = doc.split(BEGIN_MARK, 1)
-        doc = before + text + rest.split(END_MARK, 1)[1]
-    elif "\n## Dashboard\n" in doc:
-        head, tail = doc.split("\n## Dashboard\n", 1)
-        doc = head.rstrip("\n") + f"\n\n{HEADING}\n\n{text}\n\n## Dashboard\n" + tail
-    else:
-        doc = doc.rstrip("\n") + f"\n\n{HEADING}\n\n{text}\n"
-    DOC.write_text(doc)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000_000)
@@ -611,8 +596,8 @@ def main() -> None:
     text = section(args, runs, watch, ctx)
     print(text)
     if args.write_doc:
-        write_doc(text)
-        log(f"wrote {DOC.relative_to(ROOT)}")
+        reports.write_section(HEADING, BEGIN_MARK, END_MARK, text, before="## Dashboard")
+        log(f"wrote {reports.DOC.relative_to(ROOT)}")
     if problems:
         raise SystemExit("problems: " + "; ".join(problems))
 
