@@ -954,10 +954,7 @@ def command(args: argparse.Namespace) -> str:
     for flag in ("no_chdb", "no_browser", "no_load"):
         if getattr(args, flag):
             parts.append(f"--{flag.replace('_', '-')}")
-    out = args.out.resolve()
-    if out != (ROOT / "bench" / "out").resolve():
-        parts.append(f"--out {os.path.relpath(out, ROOT)}")
-    return " ".join([*parts, "--write-doc"])
+    return reports.command_line(parts, args.out)
 
 
 @dataclass
@@ -989,12 +986,7 @@ def section(args: argparse.Namespace, timings: list[Timing], draws: list[Draw] |
     problems = [f"{t.call.name}: {p}" for t in timings for p in t.problems]
     spans = "; ".join(f"{label}: `from={stamp(a)}&to={stamp(b)}`" for label, (a, b) in ctx.ranges.items())
     parts = [
-        BEGIN_MARK,
-        "",
-        "```",
-        command(args),
-        "```",
-        "",
+        *reports.section_head(BEGIN_MARK, command(args)),
         f"Machine: {reports.machine()}; Chromium {ctx.chromium or '-'}. Measured on {dt.date.today().isoformat()}; "
         f"the whole run took {ctx.minutes:.1f} minutes. The machine is shared with other work (load average "
         f"{a1:.1f} / {a5:.1f} over 1 / 5 minutes when the run began, {b1:.1f} / {b5:.1f} when it ended), so "

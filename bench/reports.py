@@ -566,10 +566,19 @@ def command(args: argparse.Namespace) -> str:
         parts.append(f"--reports {args.reports}")
     if args.raw_reports != RAW_REPORTS:
         parts.append(f"--raw-reports '{args.raw_reports}'")
-    out = args.out.resolve()
-    if out != (ROOT / "bench" / "out").resolve():
-        parts.append(f"--out {os.path.relpath(out, ROOT)}")
+    return command_line(parts, args.out)
+
+
+def command_line(parts: list[str], out: Path) -> str:
+    """The command a section was written by: the script and its flags, `--out` unless the default, `--write-doc`."""
+    if out.resolve() != (ROOT / "bench" / "out").resolve():
+        parts = [*parts, f"--out {os.path.relpath(out.resolve(), ROOT)}"]
     return " ".join([*parts, "--write-doc"])
+
+
+def section_head(begin: str, command: str) -> list[str]:
+    """A generated section's first lines: its begin mark and the command that wrote it."""
+    return [begin, "", "```", command, "```", ""]
 
 
 def machine() -> str:
@@ -593,12 +602,7 @@ def section(args: argparse.Namespace, results: list[Result], size: Sizes, skippe
     if skipped:
         notes.append("Not run: " + "; ".join(skipped) + ".")
     return "\n".join([
-        BEGIN_MARK,
-        "",
-        "```",
-        command(args),
-        "```",
-        "",
+        *section_head(BEGIN_MARK, command(args)),
         f"Machine: {machine()}. Measured on {dt.date.today().isoformat()}.",
         "",
         f"Data: {size.records:,} records of `flowlake generate` v2 text over {args.days} days (seed {SEED}), "

@@ -472,10 +472,7 @@ def command(args: argparse.Namespace) -> str:
         parts.append(f"--workers {args.workers}")
     if args.fresh_objects != 10:
         parts.append(f"--fresh-objects {args.fresh_objects}")
-    out = args.out.resolve()
-    if out != (ROOT / "bench" / "out").resolve():
-        parts.append(f"--out {os.path.relpath(out, ROOT)}")
-    return " ".join([*parts, "--write-doc"])
+    return reports.command_line(parts, args.out)
 
 
 @dataclass
@@ -497,12 +494,7 @@ def section(args: argparse.Namespace, runs: list[Run], watch: Watch | None, ctx:
     listing = statistics.median(r.stats["list_seconds"] for r in download)
     compacted = {r.kind: r.stats["compaction"] for r in runs if r.totals is not None}
     parts = [
-        BEGIN_MARK,
-        "",
-        "```",
-        command(args),
-        "```",
-        "",
+        *reports.section_head(BEGIN_MARK, command(args)),
         f"Machine: {reports.machine()}; boto3 {boto3.__version__}, moto {moto.__version__}. Measured on "
         f"{dt.date.today().isoformat()}; the whole run took {ctx.minutes:.1f} minutes. The machine is shared with "
         f"other work (load average {a1:.1f} / {a5:.1f} over 1 / 5 minutes when the run began, {b1:.1f} / {b5:.1f} "
