@@ -318,6 +318,21 @@ def test_weekdays_and_working_hours_are_busier(tmp_path: Path) -> None:
     assert day > 1.8 * night
 
 
+def test_every_hour_of_big_objects_carries_traffic(tmp_path: Path) -> None:
+    """NODATA and SKIPDATA rows sit at the end of each object; their times must still fall anywhere in the
+    object's span. Objects spanning hours once left their last hour with quiet rows only: a hole in every
+    traffic series, at every object's end."""
+    generate(tmp_path, records=60_000, seed=4, days=2, end=END, formats=("v2-text",), records_per_object=20_000)
+    ok, quiet = Counter(), Counter()
+    for path in data_files(tmp_path):
+        _, rows = read_text(path)
+        for row in rows:
+            (ok if row[13] == "OK" else quiet)[int(row[10]) // 3600] += 1
+    assert len(ok) == 48
+    for hour in ok.keys() | quiet.keys():
+        assert quiet[hour] < 0.05 * (ok[hour] + quiet[hour]), hour
+
+
 def test_live_delivery_appends_fresh_traffic_from_the_same_estate(tmp_path: Path, lake_in) -> None:
     root, _ = lake_in
     known = {r["interface-id"] for r in records(root) if "interface-id" in r}

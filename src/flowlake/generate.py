@@ -714,9 +714,9 @@ def _timing(rng: np.random.Generator, c: _Core, end_lo: np.ndarray, end_hi: np.n
 def _status(rng: np.random.Generator, sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """`log-status` of consecutive objects of `sizes` records, and each object's NODATA+SKIPDATA count.
 
-    Each object's NODATA/SKIPDATA rows are its last rows: records are independent, so where they
-    sit changes nothing, and text objects can then be written as an all-OK block (typed integers,
-    no `-`) followed by a small block of `-` rows.
+    Each object's NODATA/SKIPDATA rows are its last rows, so text objects can be written as an all-OK
+    block (typed integers, no `-`) followed by a small block of `-` rows. The caller shuffles the
+    rows' times within each object first: otherwise an object's last minutes would hold no traffic.
     """
     r = rng.random(sum(sizes))
     nodata = r < NODATA_SHARE
@@ -1266,6 +1266,8 @@ def _write_stream(ctx: _Ctx, outdir: Path, stream: _Stream, buckets: np.ndarray,
         cell = np.searchsorted(cum, np.arange(a, b), side="right") - 1  # bucket cell of each record
         rng = np.random.default_rng([ctx.seed, 7, list(FORMATS).index(spec.label), stream.index, chunk_no,
                                      int(buckets[0]), *_salt_ints(salt)])
+        for off, cnt in chunk:  # each object's quiet rows sit at its end (`_status`); their times need not
+            rng.shuffle(cell[off - a:off - a + cnt])
         status, quiet = _status(rng, [cnt for _, cnt in chunk])
         if spec.tgw:
             core = _tgw_chunk(ctx, rng, stream.region, lo[cell], hi[cell], status)
@@ -1286,8 +1288,8 @@ def _write_stream(ctx: _Ctx, outdir: Path, stream: _Stream, buckets: np.ndarray,
         q = 0
         jobs: list[_Job] = []
         for (off, cnt), n_quiet in zip(chunk, quiet, strict=True):
-            first_b = int(buckets[cell[off - a]])
-            last_b = int(buckets[cell[off - a + cnt - 1]])
+            cells = cell[off - a:off - a + cnt]
+            first_b, last_b = int(buckets[cells.min()]), int(buckets[cells.max()])
             suffix = _digest(ctx.seed, spec.label, stream.index, off, first_b, salt)
             key = _object_key(spec, inv.org_id, account, stream.region, fl_id, first_b * BUCKET, suffix)
             # Delivered 5-10 minutes after the (last) bucket, like S3's Last-Modified.
