@@ -38,6 +38,7 @@ bench: setup
 	$(PY) bench/reports.py
 	$(PY) bench/dashboard.py
 	$(PY) bench/s3.py
+	$(PY) bench/forecast.py --write-doc
 
 clean:
 	rm -rf $(VENV) build *.egg-info

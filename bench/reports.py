@@ -631,11 +631,12 @@ def section(args: argparse.Namespace, results: list[Result], size: Sizes, skippe
     ])
 
 
-def write_section(heading: str, begin: str, end: str, text: str, before: str | None = None) -> None:
-    """Put `text` between the marks `begin` and `end` of docs/benchmarks.md (text outside them is kept), or
-    add the section `heading` holding it: before the section `before` if there is one, else at the end.
+def write_section(heading: str, begin: str, end: str, text: str, before: str | None = None, doc_path: Path = DOC
+                  ) -> None:
+    """Put `text` between the marks `begin` and `end` of docs/benchmarks.md (or `doc_path`; text outside them is
+    kept), or add the section `heading` holding it: before the section `before` if there is one, else at the end.
     Every benchmark script writes its own section this way."""
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    doc = doc_path.read_text() if doc_path.exists() else "# Benchmarks\n"
     if begin in doc and end in doc:
         head, rest = doc.split(begin, 1)
         doc = head + text + rest.split(end, 1)[1]
@@ -644,7 +645,7 @@ def write_section(heading: str, begin: str, end: str, text: str, before: str | N
         doc = head.rstrip("\n") + f"\n\n{heading}\n\n{text}\n\n{before}\n" + tail
     else:
         doc = doc.rstrip("\n") + f"\n\n{heading}\n\n{text}\n"
-    DOC.write_text(doc)
+    doc_path.write_text(doc)
 
 
 def main() -> None:

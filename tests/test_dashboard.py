@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import os
 import shutil
 import socket
@@ -607,4 +608,91 @@ def test_screenshots_of_each_page(server: str, tab: Tab) -> None:
         tab.page.evaluate("() => document.activeElement && document.activeElement.blur()")
         tab.page.screenshot(path=str(DOCS_IMG / f"{name}.png"))
         assert (DOCS_IMG / f"{name}.png").stat().st_size > 20_000, name
+    no_errors(tab)
+
+
+# ---------------------------------------------------------------------------------------------
+# Forecasts: a longer lake, since a forecast learns from weeks of history.
+
+@pytest.fixture(scope="module")
+def weeks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """Thirty days of traffic ending at END, and a server over them."""
+    root = tmp_path_factory.mktemp("weeks")
+    generate(root / "raw", records=240_000, seed=5, days=30, end=END, records_per_object=10_000)
+    ingested = run_cli("ingest", str(root / "raw"), "--lake", str(root / "lake"))
+    assert ingested.returncode == 0, ingested.stderr.decode()
+    with serving(root / "lake", root / "stderr.log") as base:
+        yield root / "lake", base
+
+
+def cli_json(*args: str) -> list[dict]:
+    result = run_cli(*args, "--format", "json")
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(result.stdout)
+
+
+def test_forecast_page_shows_the_models_peaks_backtest_and_band(weeks: tuple[Path, str], tab: Tab) -> None:
+    lake, server = weeks
+    tab.open(f"{server}/forecasts?metric=flows")
+    peaks = cli_json("forecast", "--lake", str(lake), "--metric", "flows")
+    shown = tab.table("forecast-peaks-table")
+    assert [parse_time(r["time"]) for r in shown] == [parse_time(p["peak"]) for p in peaks]
+    assert [round(float(r["expected"])) for r in shown] == [round(p["expected_flows"]) for p in peaks]
+    busiest = next(p for p in peaks if p["busiest"])
+    assert f"busiest hour in the next 7d: {parse_time(busiest['peak']):%Y-%m-%d %H:%M} UTC" in \
+        tab.page.get_by_test_id("forecast-headline").inner_text()
+
+    scores = {r["model"]: r for r in cli_json("forecast", "--lake", str(lake), "--metric", "flows", "--backtest")}
+    [row] = tab.table("forecast-series-table")
+    assert float(row["mape"]) == pytest.approx(scores["harmonic"]["mape"])
+    assert float(row["baseline"]) == pytest.approx(scores["seasonal-naive"]["mape"])
+    assert float(row["coverage"]) == pytest.approx(scores["harmonic"]["coverage"])
+
+    traces = {t["name"]: t for t in tab.chart("chart-forecast")}
+    assert {"history", "expected", "80 % band", "daily peak", "anomaly"} <= set(traces)
+    assert len(traces["expected"]["x"]) == 7 * 24
+    assert all(lo <= mid <= hi for lo, mid, hi in zip(traces["low"]["y"], traces["expected"]["y"],
+                                                       traces["80 % band"]["y"], strict=True))
+    assert traces["history"]["x"][-1] < traces["expected"]["x"][0]
+
+    tab.page.mouse.move(0, VIEWPORT["height"] - 1)
+    tab.page.screenshot(path=str(DOCS_IMG / "forecast.png"))
+    with tab.reloading():
+        tab.page.get_by_test_id("forecast-by").select_option("account")
+    rows = tab.table("forecast-series-table")
+    assert ("by", "account") in tab.query()
+    accounts = [p["series"] for p in cli_json("forecast", "--lake", str(lake), "--by", "account", "--top", "5")
+                if p["busiest"]]
+    assert len(accounts) >= 3 and [r["series"] for r in rows] == accounts
+    with tab.reloading():
+        tab.page.locator('[data-testid="forecast-series-table"] td[data-key="series"]').nth(2).click()
+    assert ("series", accounts[2]) in tab.query()
+    assert accounts[2] in tab.page.get_by_test_id("forecast-headline").inner_text()
+    no_errors(tab)
+
+
+def test_overview_draws_the_expected_band_over_the_traffic_chart(weeks: tuple[Path, str], tab: Tab) -> None:
+    _, server = weeks
+    tab.open(f"{server}/?{RANGE}")
+    assert not [t for t in tab.chart("chart-timeseries") if str(t.get("uid", "")).startswith("band-")]
+    with tab.reloading():
+        tab.page.get_by_test_id("timeseries-band").check()
+    assert ("band", "1") in tab.query()
+    traces = tab.chart("chart-timeseries")
+    band = {t["uid"]: t for t in traces if str(t.get("uid", "")).startswith("band-")}
+    assert set(band) == {"band-low", "band-high"}
+    assert band["band-high"]["x"] == traces[0]["x"]  # one expected range per five-minute bucket of the day
+    assert all(0 <= lo <= hi for lo, hi in zip(band["band-low"]["y"], band["band-high"]["y"], strict=True))
+    assert tab.page.get_by_test_id("timeseries-band-note").inner_text() == ""
+    no_errors(tab)
+
+
+def test_overview_says_why_there_is_no_band_before_two_days_of_history(server: str, tab: Tab) -> None:
+    tab.open(f"{server}/?from=2026-11-26T00:00Z&to=2026-11-26T12:00Z&band=1")
+    assert tab.page.get_by_test_id("timeseries-band-note").inner_text() == \
+        "no expected band: series 'all' has 1.0 days of history with data; forecasting needs at least 2"
+    assert not [t for t in tab.chart("chart-timeseries") if str(t.get("uid", "")).startswith("band-")]
+    tab.open(f"{server}/?from=2026-11-25T00:00Z&to=2026-11-25T12:00Z&band=1")
+    assert tab.page.get_by_test_id("timeseries-band-note").inner_text() == \
+        "no expected band: no traffic in the 28 days before this range to learn from"
     no_errors(tab)

@@ -302,6 +302,9 @@ def test_demo_serves_the_dashboard_and_live_data_keeps_arriving(tmp_path: Path) 
         assert "<html" in httpx.get(base + "/", timeout=5).text.lower()
         recent = httpx.get(f"{base}/api/summary", params={"since": "15m"}, timeout=10).json()
         assert recent["current"]["flows"] > 0
+        backtest = run_cli("forecast", "--lake", str(tmp_path / "demo" / "lake"), "--backtest", "--format", "json")
+        assert backtest.returncode == 0, backtest.stderr.decode()
+        assert {r["model"] for r in json.loads(backtest.stdout)} == {"harmonic", "seasonal-naive"}
     finally:
         proc.terminate()
         proc.wait(timeout=30)

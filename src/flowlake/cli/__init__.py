@@ -84,7 +84,20 @@ def cli(verbose: int) -> None:
 
 def commands() -> click.Group:
     """The `flowlake` group with every command registered (each module adds its own)."""
-    from flowlake.cli import athena, aws, demo, generate, ingest, query, report, serve, status, watch, weblogs  # noqa: F401
+    from flowlake.cli import (  # noqa: F401
+        athena,
+        aws,
+        demo,
+        forecast,
+        generate,
+        ingest,
+        query,
+        report,
+        serve,
+        status,
+        watch,
+        weblogs,
+    )
 
     return cli
 

@@ -22,7 +22,8 @@ from flowlake.timerange import TimeRange
 
 log = logging.getLogger(__name__)
 SEED = 1
-DAYS = 7
+DAYS = 35
+"""Five weeks: enough history for forecasts and their backtests (docs/forecast.md)."""
 EXAMPLES = (
     ("Top talkers, last 24 hours",
      "select srcaddr, sum(bytes) as bytes, sum(packets) as packets from flows "
@@ -33,8 +34,8 @@ EXAMPLES = (
 
 
 @cli.command("demo")
-@click.option("--records", type=click.IntRange(1000), default=1_000_000, show_default=True,
-              help="Records of history (a week, ending now).")
+@click.option("--records", type=click.IntRange(1000), default=3_000_000, show_default=True,
+              help="Records of history (five weeks, ending now).")
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
               show_default=True, help="Where the generated objects and the lake go.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
@@ -43,7 +44,7 @@ EXAMPLES = (
 @click.option("--serve/--no-serve", "serving", default=True, show_default=True,
               help="Serve the dashboard with live traffic, or only build the lake and show example answers.")
 def demo_command(records: int, folder: Path, port: int, live_every: float, serving: bool) -> None:
-    """Generate a week of realistic flow logs (with scans and rejects in them), ingest them, and serve
+    """Generate five weeks of realistic flow logs (with scans and rejects in them), ingest them, and serve
     the dashboard on http://127.0.0.1:PORT while fresh traffic keeps arriving."""
     data, lake = folder / "data", Lake(folder / "lake")
     shutil.rmtree(folder, ignore_errors=True)
@@ -58,7 +59,7 @@ def demo_command(records: int, folder: Path, port: int, live_every: float, servi
             output.write(con.sql(sql).to_arrow_reader(), "table")
         click.echo(f"\nTry: flowlake serve --lake {lake.root}")
         return
-    per_tick = max(20, round(records / (DAYS * 86_400) * live_every))
+    per_tick = max(1, round(records / (DAYS * 86_400) * live_every))  # the history's own rate
     stop = threading.Event()
     feeder = threading.Thread(target=_feed, args=(lake, data / "live", per_tick, live_every, stop),
                               name="live-feed", daemon=True)

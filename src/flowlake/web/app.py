@@ -31,14 +31,14 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.staticfiles import StaticFiles
 from starlette.background import BackgroundTask
 
-from flowlake import __version__
+from flowlake import __version__, forecast
 from flowlake.engine.duckdb import connect
 from flowlake.lake import rollup
 from flowlake.lake.store import Lake
 from flowlake.output import jsonable
 from flowlake.schema import DERIVED, FIELDS
-from flowlake.timerange import TimeRange
-from flowlake.web import dashboard, sandbox, saved
+from flowlake.timerange import TimeRange, parse_duration
+from flowlake.web import dashboard, forecasts, sandbox, saved
 from flowlake.web.cache import Answers
 from flowlake.web.dashboard import Period, QuestionError
 from flowlake.web.filters import ALIASES, DIMENSIONS, SCHEMA, SPECIAL, FilterError, Filters, install
@@ -47,8 +47,8 @@ log = logging.getLogger(__name__)
 PAGES = ("/", "/explore", "/flows", "/sql", "/findings", "/forecasts")
 PRESETS = ("15m", "1h", "6h", "24h", "7d", "30d")
 API_KEYS = {"since", "from", "to", "metric", "unit", "by", "limit", "previous", "page", "size", "sort", "order",
-            "max", "token"}
-UI_KEYS = {"tz", "refresh", "graph", "q", "stack"}
+            "max", "token", "top", "history", "horizon", "step", "level", "seconds"}
+UI_KEYS = {"tz", "refresh", "graph", "q", "stack", "band", "series"}
 """Page state the front end keeps in its URL and may pass along (download links): not filters."""
 COOKIE = "flowlake_token"
 SQL_ROWS = 10_000
@@ -204,6 +204,39 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
         return cached(request, period, lambda: dashboard.health(
             _open(lake, filters, period.start, period.end, rollups=True), filters))
 
+    @app.get("/api/forecast")
+    def forecast_series(request: Request, metric: str = "bytes", by: str = "none",
+                        top: Annotated[int, Query(ge=1, le=20)] = 5, history: str = "28d", horizon: str = "7d",
+                        step: str = "1h", level: Annotated[int, Query(ge=50, le=99)] = 80) -> Response:
+        """Per series (the top `top` of `by`) of the traffic the filters keep: its history, the forecast over
+        `horizon` with its band at `level` percent, each day's peak, a backtest against the seasonal-naive
+        baseline, and the last day's anomalies."""
+        filters = _filters(request)
+        asked = forecasts.question(metric, by, top, _seconds("history", history), _seconds("step", step))
+        ahead = _seconds("horizon", horizon)
+
+        def work() -> dict:
+            con, _ = connect(lake, forecast.span(lake, asked), None, _binder(filters), rollups=True)
+            return forecasts.answer(con, asked, ahead, level / 100, filters.sql, _totals_hold(filters))
+
+        return cached(request, _period(None, None, None), work)
+
+    @app.get("/api/forecast/band")
+    def forecast_band(request: Request, since: str | None = None,
+                      from_: Annotated[str | None, Query(alias="from")] = None, to: str | None = None,
+                      metric: str = "bytes", seconds: Annotated[int, Query(ge=300)] = 3600,
+                      level: Annotated[int, Query(ge=50, le=99)] = 80) -> Response:
+        """The band the model expects over the range at a step of `seconds`, learnt from the 28 days before it,
+        for the traffic the filters keep: the Overview draws it over its traffic chart."""
+        period, filters = _period(since, from_, to), _filters(request)
+        history = period.start - dt.timedelta(seconds=forecast.Question.history + seconds)
+
+        def work() -> dict:
+            con, _ = connect(lake, TimeRange(history, period.start), None, _binder(filters), rollups=True)
+            return forecasts.band(con, period, metric, seconds, level / 100, filters.sql, _totals_hold(filters))
+
+        return cached(request, period, work)
+
     @app.get("/api/flows")
     def flows(request: Request, since: str | None = None, from_: Annotated[str | None, Query(alias="from")] = None,
               to: str | None = None, page: Annotated[int, Query(ge=1)] = 1,
@@ -335,13 +368,29 @@ def _open(lake: Lake, filters: Filters, start: dt.datetime, end: dt.datetime,
           rollups: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection over [start, end) and the filters; with `rollups`, their views too (records, downloads and
     the SQL console never read them, and making them costs a sixth of a small answer)."""
+    con, _ = connect(lake, TimeRange(start, end), filters.sql, _binder(filters), rollups=rollups)
+    return con
+
+
+def _binder(filters: Filters) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """What a connection needs before the filters' SQL can run: their functions and bound values."""
 
     def prepare(con: duckdb.DuckDBPyConnection) -> None:
         install(con)
         filters.bind(con)
 
-    con, _ = connect(lake, TimeRange(start, end), filters.sql, prepare, rollups=rollups)
-    return con
+    return prepare
+
+
+def _totals_hold(filters: Filters) -> bool:
+    return filters.columns <= set(rollup.dimensions("totals"))
+
+
+def _seconds(name: str, text: str) -> int:
+    try:
+        return int(parse_duration(text).total_seconds())
+    except ValueError as exc:
+        raise HTTPException(400, f"{name}: {exc}") from None
 
 
 def _sql_body(body: dict) -> tuple[str, int]:

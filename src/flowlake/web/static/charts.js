@@ -140,6 +140,65 @@ function previousTraces(data, grid, x, graph, colors) {
   return [dashed("previous period (total)", total, "#4a5563", {})];
 }
 
+// A forecast (/api/forecast, one series): history as a line, the expected values dashed inside their band,
+// each day's peak as a diamond, anomalies as red rings on the history.
+export async function drawForecast(el, series, { metric, level }) {
+  const history = series.history.map(([t]) => fmt.time(t));
+  const ahead = series.forecast.map(([t]) => fmt.time(t));
+  const said = (values) => values.map((v) => (v === null ? "gap" : fmt.metric(v, metric)));
+  const band = (i) => series.forecast.map((p) => p[i]);
+  const peaks = series.peaks;
+  const anomalies = series.anomalies.rows;
+  await draw(el, [
+    { type: "scatter", mode: "lines", name: "history", x: history, y: series.history.map(([, v]) => v),
+      customdata: said(series.history.map(([, v]) => v)), hovertemplate: "%{customdata}<extra>history</extra>",
+      line: { color: "#3b7dd8", width: 1.3 }, connectgaps: false },
+    { type: "scatter", mode: "lines", name: "low", x: ahead, y: band(2), showlegend: false, hoverinfo: "skip",
+      line: { width: 0, color: "rgba(224, 138, 46, 0)" } },
+    { type: "scatter", mode: "lines", name: `${Math.round(level * 100)} % band`, x: ahead, y: band(3), fill: "tonexty",
+      fillcolor: "rgba(224, 138, 46, 0.22)", line: { width: 0, color: "rgba(224, 138, 46, 0)" }, hoverinfo: "skip" },
+    { type: "scatter", mode: "lines", name: "expected", x: ahead, y: band(1),
+      customdata: series.forecast.map((p) => `${fmt.metric(p[1], metric)} (${fmt.metric(p[2], metric)} to ${fmt.metric(p[3], metric)})`),
+      hovertemplate: "%{customdata}<extra>expected</extra>", line: { color: "#e08a2e", width: 1.6, dash: "dash" } },
+    { type: "scatter", mode: "markers", name: "daily peak", x: peaks.map((p) => fmt.time(p.time)), y: peaks.map((p) => p.expected),
+      customdata: peaks.map((p) => fmt.metric(p.expected, metric)), hovertemplate: "peak %{x}: %{customdata}<extra></extra>",
+      marker: { symbol: "diamond", size: peaks.map((p) => (p.busiest ? 12 : 8)), color: "#8e5cc4" } },
+    { type: "scatter", mode: "markers", name: "anomaly", x: anomalies.map((a) => fmt.time(a.time)), y: anomalies.map((a) => a.observed),
+      customdata: anomalies.map((a) => `${fmt.metric(a.observed, metric)}, expected ${fmt.metric(a.expected, metric)}`),
+      hovertemplate: "anomaly %{x}: %{customdata}<extra></extra>", visible: anomalies.length ? true : "legendonly",
+      marker: { symbol: "circle-open", size: 12, color: "#d9463e", line: { width: 2 } } },
+  ], baseLayout({
+    hovermode: "closest",
+    showlegend: true,
+    // Opens on the last week of history and the forecast; double-click shows the whole history.
+    xaxis: { type: "date", hoverformat: "%Y-%m-%d %H:%M", range: [recent(series), ahead[ahead.length - 1]] },
+    yaxis: { ...valueAxis(metric, "total", Math.max(0, ...band(3))), fixedrange: false },
+  }));
+}
+
+function recent(series) {
+  const first = Date.parse(series.history[0][0]);
+  const week = Date.parse(series.forecast[0][0]) - 7 * 86400 * 1000;
+  return fmt.time(new Date(Math.max(first, week)).toISOString());
+}
+
+// The Overview's expected band (/api/forecast/band) as two dotted lines over a time series chart already
+// drawn in `el` (uid band-low and band-high; their empty meta keeps clicks on them from filtering).
+export async function addBand(el, points, { metric, level }) {
+  const x = points.map(([t]) => fmt.time(t));
+  const P = await plotly;
+  const old = el.data.map((trace, i) => (String(trace.uid).startsWith("band-") ? i : -1)).filter((i) => i >= 0);
+  if (old.length) await P.deleteTraces(el, old);
+  const line = { width: 1.2, dash: "dot", color: "#4a5563" };
+  await P.addTraces(el, [
+    { type: "scatter", mode: "lines", uid: "band-low", name: "expected low", x, y: points.map((p) => p[2]), meta: {},
+      showlegend: false, hoverinfo: "skip", line },
+    { type: "scatter", mode: "lines", uid: "band-high", name: `expected (${Math.round(level * 100)} % band)`, x,
+      y: points.map((p) => p[3]), meta: {}, customdata: points.map((p) => `${fmt.metric(p[2], metric)} to ${fmt.metric(p[3], metric)}`),
+      hovertemplate: "expected %{customdata}<extra></extra>", line },
+  ]);
+}
+
 const shorten = (text, max = 36) => (text.length > max ? `${text.slice(0, max / 2 - 1)}…${text.slice(1 - max / 2)}` : text);
 
 // Horizontal bars of a top list, biggest on top. `label(row)` names a bar; `pick(row)` drills down.

@@ -8,6 +8,7 @@ import * as state from "./state.js";
 import { h } from "./ui.js";
 import * as explore from "./pages/explore.js";
 import * as flows from "./pages/flows.js";
+import * as forecast from "./pages/forecast.js";
 import * as overview from "./pages/overview.js";
 import * as placeholder from "./pages/placeholder.js";
 import * as sql from "./pages/sql.js";
@@ -18,7 +19,7 @@ const PAGES = {
   "/flows": flows,
   "/sql": sql,
   "/findings": placeholder,
-  "/forecasts": placeholder,
+  "/forecasts": forecast,
 };
 
 const main = document.getElementById("page");

@@ -4,10 +4,11 @@
 
 const GLOBAL_KEYS = ["since", "from", "to", "refresh", "tz"];
 const PAGE_KEYS = {
-  "/": ["stack", "metric"],
+  "/": ["stack", "metric", "band"],
   "/explore": ["metric", "unit", "by", "graph", "limit", "previous"],
   "/flows": ["page", "size", "sort", "order"],
   "/sql": ["q", "limit", "graph"],
+  "/forecasts": ["metric", "by", "top", "history", "horizon", "series"],
 };
 // Never filters: the server reads the same names as API or UI settings (web/app.py API_KEYS, UI_KEYS).
 const RESERVED = new Set([...GLOBAL_KEYS, ...Object.values(PAGE_KEYS).flat(), "max", "token"]);

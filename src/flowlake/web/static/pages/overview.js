@@ -45,7 +45,9 @@ export function mount(root) {
 
   const metricTools = h("span", {});
   const stackTools = h("span", {});
-  const series = card({ title: "Traffic over time", testid: "chart-timeseries", cls: "area-ts tall", tools: [stackTools],
+  const bandTools = h("span", {});
+  const bandNote = h("span", { class: "health-note", "data-testid": "timeseries-band-note" });
+  const series = card({ title: "Traffic over time", testid: "chart-timeseries", cls: "area-ts tall", tools: [bandTools, stackTools],
     info: "Drag across the chart to zoom into a time range; click a series or its legend entry to filter on it." });
   const protocols = card({ title: "Protocols", testid: "chart-protocols", cls: "area-proto tall" });
   const healthNote = h("span", { class: "health-note" });
@@ -101,6 +103,11 @@ export function mount(root) {
       pick: (key) => state.addFilters(Object.entries(key).map(([column, value]) => [shortKey(column), value])),
       zoom: (range) => state.setTimeRange(range),
     });
+    if (state.get("band") !== "1") return true;
+    const band = await api.get("/api/forecast/band", { metric: metric(), seconds: data.seconds }, signal);
+    bandNote.textContent = band.reason ? `no expected band: ${band.reason}` : "";
+    if (band.points.length) await charts.addBand(series.body, band.points, { metric: metric(), level: band.level });
+    return true;
   });
 
   const loadProtocols = (signal) => fill(protocols, async () => {
@@ -139,6 +146,10 @@ export function mount(root) {
         { "data-testid": "overview-metric", title: fmt.UNIT_NOTE }));
       stackTools.replaceChildren(segmented(STACKS, stack(), (s) => state.settle({ stack: s }, DEFAULTS),
         { "data-testid": "timeseries-stack", "aria-label": "Stack by" }));
+      const toggle = h("input", { type: "checkbox", checked: state.get("band") === "1", "data-testid": "timeseries-band",
+        onchange: () => state.update({ band: toggle.checked ? "1" : null }) });
+      bandTools.replaceChildren(h("label", { class: "check", title: "The band the forecast model expects, learnt from the 28 days before this range" },
+        toggle, " Expected"), bandNote);
       await Promise.all([loadTotals(signal), loadSeries(signal), loadProtocols(signal), loadHealth(signal),
         ...tops.map((t) => loadTop(t, signal))]);
     },

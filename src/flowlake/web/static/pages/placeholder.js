@@ -1,10 +1,9 @@
-// Findings and Forecasts: named in the navigation now, built in later releases.
+// Findings: named in the navigation now, built in a later release.
 import * as state from "../state.js";
 import { h } from "../ui.js";
 
 const PLANS = {
   "/findings": ["Findings", "Automatic findings (port scans, unusual egress, newly seen talkers and the like) come with a later release."],
-  "/forecasts": ["Forecasts", "Traffic forecasts and capacity trends come with a later release."],
 };
 
 export function mount(root, { path }) {
