@@ -72,6 +72,15 @@ Its default, `auto`, picks the finest of 1 minute, 5 minutes, 15 minutes, 1 hour
 keeps the series under 400 points over the time range given (or, without one, the data's own span):
 `--since 1h` gives 1-minute buckets, `--since 1d` 5-minute ones and `--since 7d` hourly ones.
 
+**Rollups.** Over closed days, a report that only groups and filters by columns a rollup keeps, and only
+adds up bytes, packets and records, reads the rollup instead of the records (the per-file aggregates that
+`flowlake rollup`, `serve` and `watch` build: [dashboard.md](dashboard.md#rollups)): top talkers,
+destinations, pairs (address and packet level), ports, protocols, IP versions, internet egress and
+ingress, directions, and the traffic and actions over time in buckets of whole five minutes. The query
+is rewritten from the same SQL file with sqlglot (`src/flowlake/engine/rewrite.py`), and
+`tests/test_rewrite.py` checks that every report gives the same rows and types either way. With
+`--where`, or for files not rolled up yet, the records answer; `flowlake -v report ...` says which.
+
 ## Your own reports
 
 A report is a `.sql` file whose first lines are a comment header:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import duckdb
 import pyarrow as pa
 
+from flowlake.engine import rewrite
 from flowlake.engine.catalog import SqlAsset
 from flowlake.timerange import TimeRange
+
+log = logging.getLogger(__name__)
 
 BUCKETS = (
     (dt.timedelta(minutes=1), "1 minute"),
@@ -61,5 +65,22 @@ def auto_bucket(con: duckdb.DuckDBPyConnection, when: TimeRange) -> str:
     return BUCKETS[-1][1]
 
 
-def run(con: duckdb.DuckDBPyConnection, asset: SqlAsset, params: dict) -> pa.RecordBatchReader:
-    return con.sql(asset.sql, params=params).to_arrow_reader(65_536)
+def plan(con: duckdb.DuckDBPyConnection, asset: SqlAsset, params: dict, rolled: TimeRange | None) -> tuple[str, str]:
+    """The SQL that answers the report and what it reads: a rollup's name, or `records`.
+
+    `rolled` is the range of a connection made with `rollups=True` and no `where` (None otherwise): there,
+    a report the rollups answer exactly (engine/rewrite.py) reads them instead of the records."""
+    if rolled is not None:
+        found = rewrite.over_rollup(asset.sql, params, rewrite.interval_seconds(con),
+                                    ranged=rolled.start is not None or rolled.end is not None)
+        if found:
+            name, sql = found
+            return sql, name
+    return asset.sql, "records"
+
+
+def run(con: duckdb.DuckDBPyConnection, asset: SqlAsset, params: dict,
+        rolled: TimeRange | None = None) -> pa.RecordBatchReader:
+    sql, source = plan(con, asset, params, rolled)
+    log.info("report %s reads %s", asset.name, source if source == "records" else f"the {source} rollup")
+    return con.sql(sql, params=params).to_arrow_reader(65_536)

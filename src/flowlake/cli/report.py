@@ -57,8 +57,9 @@ def report_command(name: str | None, list_: bool, lake: Path | None, when: TimeR
     if limit is not None:
         values["limit"] = str(limit)
     try:
-        con, _ = connect(open_lake(lake), when, where)
-        reader = run(con, asset, bind(asset, values, con, when))
+        # The rollups hold no per-record columns for `--where` to filter: with it, the records answer.
+        con, _ = connect(open_lake(lake), when, where, rollups=where is None)
+        reader = run(con, asset, bind(asset, values, con, when), rolled=when if where is None else None)
     except ReportError as exc:
         raise UsageProblem(str(exc)) from None
     except duckdb.Error as exc:

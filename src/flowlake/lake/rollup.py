@@ -63,10 +63,15 @@ def folder(lake: Lake, entry: FileEntry) -> Path:
     return root(lake) / entry.path.removesuffix(".parquet")
 
 
+UNSTARTED = "records-without-start"
+"""Marks a file holding records with no `start` (custom formats without it): a time range leaves those
+records out, a rollup could not, so such a file is always read as records."""
+
+
 def files(lake: Lake, entry: FileEntry) -> dict[str, Path]:
     """A file's rollups by name, if they are built."""
     where = folder(lake, entry)
-    if not where.is_dir():
+    if not where.is_dir() or (where / UNSTARTED).exists():
         return {}
     return {name: where / f"{name}.parquet" for name in definitions()}
 
@@ -92,9 +97,13 @@ def build(lake: Lake, entry: FileEntry) -> bool:
     try:
         source = str(lake.root / entry.path).replace("'", "''")
         con.execute(f"create view rollup_input as select * from read_parquet('{source}')")
-        for name, asset in definitions().items():
-            target = str(partial / f"{name}.parquet").replace("'", "''")
-            con.execute(f"copy ({asset.sql}) to '{target}' (format parquet, compression zstd)")
+        [(unstarted,)] = con.execute('select count(*) from rollup_input where "start" is null').fetchall()
+        if unstarted:
+            (partial / UNSTARTED).touch()
+        else:
+            for name, asset in definitions().items():
+                target = str(partial / f"{name}.parquet").replace("'", "''")
+                con.execute(f"copy ({asset.sql}) to '{target}' (format parquet, compression zstd)")
     except duckdb.IOException:
         shutil.rmtree(partial, ignore_errors=True)
         return False

@@ -1,7 +1,7 @@
 -- name: sources
 -- title: Traffic by source address
 -- description: Bytes, packets and flows of records that carry traffic, by source address and action.
-select srcaddr, action, sum(bytes) as bytes, sum(packets) as packets, count(*) as flows
+select srcaddr, action, cast(sum(bytes) as bigint) as bytes, cast(sum(packets) as bigint) as packets, count(*) as flows
 from rollup_input
 where coalesce(log_status, 'OK') = 'OK'
 group by all

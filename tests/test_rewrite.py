@@ -1,0 +1,149 @@
+"""Reports answered from the rollups give exactly the rows (and types) the records give, and only the
+queries a rollup can answer exactly are rewritten."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from conftest import aws_key, run_cli, text_object, write_object
+from flowlake.engine import catalog, rewrite
+from flowlake.engine.duckdb import connect
+from flowlake.generate import generate
+from flowlake.lake import rollup
+from flowlake.lake.store import Lake
+from flowlake.reports import bind, plan, run
+from flowlake.timerange import TimeRange
+
+END = datetime(2026, 11, 27, tzinfo=UTC)
+RANGES = {
+    "everything": TimeRange(),
+    "whole days": TimeRange(datetime(2026, 11, 25, tzinfo=UTC), END),
+    "cut days": TimeRange(datetime(2026, 11, 25, 13, 7, tzinfo=UTC), datetime(2026, 11, 26, 5, 1, tzinfo=UTC)),
+}
+ROLLED = {"top-talkers", "top-talkers-packets", "top-talkers-packet-level", "top-destinations", "top-pairs",
+          "top-pairs-packet-level", "top-ports", "protocols", "ip-versions", "internet-egress", "internet-ingress",
+          "traffic-over-time", "actions-over-time", "directions"}
+"""Reports the rollups answer over whole days (the rest need per-record columns)."""
+NAT_HEADER = "instance-id interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr"
+"""AWS's NAT gateway example format: no `start`, so its records fall outside any time range."""
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    root = tmp_path_factory.mktemp("rewrite")
+    generate(root / "raw", records=30_000, seed=11, days=3, end=END)
+    lines = [f"i-0abc{i % 3} eni-0nat{i % 2} 10.0.{i % 4}.9 203.0.113.{i % 7} 10.0.{i % 4}.9 198.51.100.{i % 5}"
+             for i in range(40)]
+    key = aws_key("2026/11/26", stamp="20261126T1200Z", suffix="0e0a0f0e")
+    write_object(root / "raw", key, text_object(lines, NAT_HEADER))
+    assert run_cli("ingest", str(root / "raw"), "--lake", str(root / "lake")).returncode == 0
+    lake = Lake(root / "lake")
+    assert rollup.build_all(lake) > 0 and not rollup.pending(lake)
+    return lake
+
+
+def params_for(asset: catalog.SqlAsset, lake: Lake) -> dict[str, str]:
+    """Values for the reports' required parameters, taken from the data so the answers are not empty."""
+    con, _ = connect(lake)
+    [(src, dst)] = con.sql("select srcaddr, dstaddr from traffic where srcaddr is not null order by bytes desc"
+                           " limit 1").fetchall()
+    values = {"src": src, "dst": dst}
+    return {p.name: values[p.name] for p in asset.params if p.name in values}
+
+
+REPORTS = sorted(n for n, a in catalog.load("reports").items() if "web_logs" not in a.sql)
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_rollups_answer_every_report_as_the_records_do(name: str, lake: Lake) -> None:
+    asset = catalog.load("reports")[name]
+    for label, when in RANGES.items():
+        con, _ = connect(lake, when, rollups=True)
+        bound = bind(asset, params_for(asset, lake), con, when)
+        _, source = plan(con, asset, bound, when)
+        rolled = run(con, asset, bound, rolled=when).read_all()
+        records = run(con, asset, bound).read_all()
+        assert rolled.schema == records.schema, (label, source)
+        assert rolled.to_pylist() == records.to_pylist(), (label, source)
+        if label == "whole days":
+            assert (source != "records") == (name in ROLLED), (name, source)
+            if name in ROLLED:
+                assert records.num_rows, f"{name} is empty over {label}: the comparison would prove nothing"
+
+
+def test_the_rollup_is_what_is_read(lake: Lake) -> None:
+    when = RANGES["whole days"]
+    con, _ = connect(lake, when, rollups=True)
+    asset = catalog.load("reports")["top-talkers"]
+    sql, source = plan(con, asset, bind(asset, {}, con, when), when)
+    assert source == "sources" and "rollup_sources" in sql
+    view = con.sql("select sql from duckdb_views() where view_name = 'rollup_sources'").fetchall()[0][0]
+    assert "sources.parquet" in view
+
+
+def test_a_file_with_records_lacking_a_start_is_read_as_records(lake: Lake) -> None:
+    con, _ = connect(lake)
+    [(unstarted,)] = con.sql('select count(*) from flows where "start" is null').fetchall()
+    assert unstarted == 40
+    marked = [e for e in lake.reader().live_files() if (rollup.folder(lake, e) / rollup.UNSTARTED).exists()]
+    assert len(marked) == 1 and rollup.files(lake, marked[0]) == {}
+
+
+def test_where_and_the_command_line(lake: Lake) -> None:
+    base = ["-v", "report", "top-talkers", "--lake", str(lake.root), "--from", "2026-11-25", "--to", "2026-11-26",
+            "--format", "json"]
+    rolled = run_cli(*base)
+    assert rolled.returncode == 0 and b"reads the sources rollup" in rolled.stderr
+    filtered = run_cli(*base, "--where", "dstport = 443")
+    assert filtered.returncode == 0 and b"reads records" in filtered.stderr
+    con, _ = connect(lake, RANGES["whole days"], where="dstport = 443")
+    expected = con.sql("select srcaddr, sum(bytes) from traffic where srcaddr is not null group by 1"
+                       " order by 2 desc, 1 limit 10").fetchall()
+    assert [(r["srcaddr"], r["bytes"]) for r in json.loads(filtered.stdout)] == expected
+    whole = json.loads(rolled.stdout)
+    con, _ = connect(lake, RANGES["whole days"])
+    assert [(r["srcaddr"], r["flows"]) for r in whole] == con.sql(
+        "select srcaddr, count(*) from traffic where srcaddr is not null group by 1 order by sum(bytes) desc, 1"
+        " limit 10").fetchall()
+
+
+SECONDS = rewrite.interval_seconds(duckdb.connect())
+
+
+@pytest.mark.parametrize("sql", [
+    "select srcaddr, avg(bytes) from traffic group by 1",
+    "select srcaddr, sum(bytes) from traffic where bytes > 100 group by 1",
+    "select srcaddr, count(*) from traffic join other using (srcaddr) group by 1",
+    "select srcaddr, sum(bytes) over () from traffic",
+    "select srcaddr, count(*) from traffic where dstaddr in (select dstaddr from traffic) group by 1",
+    "select srcport, count(*) from traffic group by 1",
+    "select srcaddr, count(*) from flows group by 1",
+    "select time_bucket(interval '90 seconds', start_time), count(*) from traffic where start_time is not null"
+    " group by 1",
+    "select date_trunc('hour', start_time), count(*) from traffic group by 1",
+    "with t as (select * from traffic) select srcaddr, count(*) from t group by 1",
+    "select srcaddr, count(bytes) from traffic group by 1",
+])
+def test_queries_that_need_the_records_are_not_rewritten(sql: str) -> None:
+    assert rewrite.over_rollup(sql, {}, SECONDS, ranged=True) is None
+
+
+def test_buckets_and_the_records_without_a_start() -> None:
+    over_time = ("select time_bucket(cast($bucket as interval), start_time) as time, count(*) as flows from traffic"
+                 " where start_time is not null group by 1 order by 1")
+    assert rewrite.over_rollup(over_time, {"bucket": "1 hour"}, SECONDS, ranged=False)[0] == "totals"
+    assert rewrite.over_rollup(over_time, {"bucket": "1 minute"}, SECONDS, ranged=True) is None
+    by_direction = "select flow_direction, count(*) from traffic group by 1"
+    assert rewrite.over_rollup(by_direction, {}, SECONDS, ranged=True)[0] == "totals"
+    assert rewrite.over_rollup(by_direction, {}, SECONDS, ranged=False) is None
+
+
+def test_every_rollup_without_log_status_holds_only_traffic() -> None:
+    """The rewrite reads such a rollup as `traffic`: its SQL must keep only records that carry traffic."""
+    for name in rewrite.PREFERENCE:
+        if "log_status" not in rollup.dimensions(name):
+            assert "coalesce(log_status, 'OK') = 'OK'" in rollup.definitions()[name].sql, name
