@@ -4,7 +4,7 @@
 -- mitre: T1571 Non-Standard Port
 -- tactic: TA0011 Command and Control
 -- description: An instance with a baseline of outbound connections reaching an internet host on a protocol and port absent from that baseline, like GuardDuty's Behavior:EC2/NetworkPortUnusual.
--- param: min_baseline_flows integer = 100
+-- param: min_baseline_flows integer = 20
 -- param: detect_from timestamp
 with outbound as (
     select srcaddr, dstaddr, protocol, dstport, start_time, end_time, bytes, start_time >= $detect_from as recent
