@@ -22,7 +22,7 @@ select o.srcaddr as src, case when min(o.dstaddr) = max(o.dstaddr) then min(o.ds
        count(*) as flows, sum(o.bytes) as bytes,
        protocol_name(o.protocol) || ' to ' || cast(count(distinct o.dstaddr) as varchar) || ' hosts' as detail,
        'srcaddr = ''' || o.srcaddr || ''' and protocol = ' || cast(o.protocol as varchar) || ' and dstport = '
-           || cast(o.dstport as varchar) || ' and dstport < srcport' as evidence
+           || cast(o.dstport as varchar) || ' and dstport < srcport and not is_private(dstaddr)' as evidence
 from outbound o
 join busy b on b.srcaddr = o.srcaddr
 left join known k on k.srcaddr = o.srcaddr and k.protocol = o.protocol and k.dstport = o.dstport

@@ -1,0 +1,231 @@
+"""`flowlake findings`: every rule's recall and precision against injected incidents, the evidence
+queries, OCSF output, the `findings` table, user rules, and every bad input a user can give.
+
+The lake holds realistic background traffic (with the constant internet scanning every public host
+sees) plus `generate --incidents`; the ground truth is the generator's `_incidents.json`, matched
+here in plain Python: a finding matches an incident of its rule when its source and destination
+agree (where the incident names them) and its time overlaps the incident's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import rows, run_cli
+from flowlake.cli import commands
+from flowlake.engine import catalog
+from flowlake.generate import generate
+from flowlake.incidents import RULE_INPUTS, inject
+from flowlake.ingest import ingest
+from flowlake.lake.store import Lake
+from flowlake.schema import parse_format_string
+from flowlake.sources.local import local_objects
+from test_corpora import CORPORA, INPUTS
+
+END = datetime(2026, 11, 27, tzinfo=UTC)
+DETECT = ("--from", "2026-11-26", "--to", "2026-11-26")
+RECORDS = 200_000
+RECALL, PRECISION = 0.95, 0.9
+SLACK = 60
+"""Seconds a finding's span may differ from the incident's (records end 30 s after they start)."""
+
+
+@pytest.fixture(scope="module")
+def estate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(generated folder, lake): a week of background traffic plus the incidents, ingested."""
+    root = tmp_path_factory.mktemp("findings")
+    data, lake = root / "data", root / "lake"
+    generate(data, records=RECORDS, seed=7, days=7, end=END)
+    inject(data, seed=7, end=END)
+    ingest(Lake(lake), local_objects([str(data)]))
+    return data, lake
+
+
+def inputs(data: Path) -> list[str]:
+    folder = data / RULE_INPUTS
+    return ["--threat-list", str(folder / "c2.txt"), "--threat-list", str(folder / "tor-exits.csv"),
+            "--intents", str(folder / "intents.yaml")]
+
+
+def findings(lake: Path, *args: str) -> list[dict]:
+    result = run_cli("findings", "--lake", str(lake), "--format", "json", *args)
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(result.stdout)
+
+
+def _stamp(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+def matches(finding: dict, truth: dict) -> bool:
+    return (finding["rule"] == truth["rule"]
+            and truth["src"] in (None, finding["src"]) and truth["dst"] in (None, finding["dst"])
+            and _stamp(finding["first_seen"]) <= truth["end"] + SLACK
+            and _stamp(finding["last_seen"]) >= truth["start"] - SLACK)
+
+
+def score(found: list[dict], truth: list[dict]) -> dict[str, tuple[int, int, float, float]]:
+    """Per rule: (incidents, findings, recall, precision)."""
+    by_rule: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+    for t in truth:
+        by_rule[t["rule"]][0].append(t)
+    for f in found:
+        by_rule[f["rule"]][1].append(f)
+    table = {}
+    for rule, (ts, fs) in sorted(by_rule.items()):
+        recall = sum(any(matches(f, t) for f in fs) for t in ts) / len(ts) if ts else 1.0
+        precision = sum(any(matches(f, t) for t in ts) for f in fs) / len(fs) if fs else 1.0
+        table[rule] = (len(ts), len(fs), recall, precision)
+    return table
+
+
+def test_every_rule_finds_its_incidents_and_little_else(estate: tuple[Path, Path]) -> None:
+    data, lake = estate
+    truth = json.loads((data / "_incidents.json").read_text())
+    table = score(findings(lake, *DETECT, *inputs(data)), truth)
+    assert set(catalog.load("rules")) <= set(table), "every built-in rule has incidents in the ground truth"
+    low = {rule: row for rule, row in table.items() if row[2] < RECALL or row[3] < PRECISION}
+    assert not low, low
+
+
+def test_without_inputs_the_list_and_intent_rules_find_nothing(estate: tuple[Path, Path]) -> None:
+    _, lake = estate
+    found = findings(lake, *DETECT, "--rule", "threat-list", "--rule", "segmentation-intent", "--no-store")
+    assert found == []
+
+
+def test_each_finding_query_returns_its_evidence(estate: tuple[Path, Path]) -> None:
+    data, lake = estate
+    found = findings(lake, *DETECT, *inputs(data), "--no-store")
+    assert found
+    for finding in {f["rule"]: f for f in found}.values():  # one of each rule
+        evidence = rows(lake, f"select srcaddr, dstaddr from ({finding['query']})")
+        assert len(evidence) >= finding["flows"] > 0
+        for key, column in (("src", 0), ("dst", 1)):
+            if finding[key] is not None and finding["rule"] != "rejected-spike":
+                assert {r[column] for r in evidence} == {finding[key]}, finding["query"]
+
+
+def test_findings_are_stored_once_however_often_they_run(estate: tuple[Path, Path]) -> None:
+    data, lake = estate
+    first = findings(lake, *DETECT, *inputs(data))
+    again = findings(lake, *DETECT, *inputs(data))
+    assert {f["id"] for f in first} == {f["id"] for f in again}
+    result = run_cli("query", "--lake", str(lake), "--format", "json",
+                     "select count(*) as n, count(distinct id) as ids from findings")
+    stored = json.loads(result.stdout)[0]
+    assert stored == {"n": len({f["id"] for f in first}), "ids": len({f["id"] for f in first})}
+
+
+OCSF_REQUIRED = ("activity_id", "category_uid", "class_uid", "finding_info", "metadata", "severity_id", "time",
+                 "type_uid")
+
+
+def test_ocsf_records_are_detection_findings(estate: tuple[Path, Path]) -> None:
+    data, lake = estate
+    plain = {f["id"]: f for f in findings(lake, *DETECT, *inputs(data), "--no-store")}
+    result = run_cli("findings", "--lake", str(lake), *DETECT, *inputs(data), "--no-store", "--format", "ocsf")
+    assert result.returncode == 0, result.stderr.decode()
+    records = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert len(records) == len(plain)
+    for record in records:
+        assert all(key in record for key in OCSF_REQUIRED)
+        assert (record["class_uid"], record["category_uid"]) == (2004, 2)
+        assert record["type_uid"] == record["class_uid"] * 100 + record["activity_id"]
+        info = record["finding_info"]
+        source = plain[info["uid"]]
+        assert info["title"] == source["title"] and info["analytic"]["name"] == source["rule"]
+        assert record["severity_id"] == ["informational", "low", "medium", "high", "critical"].index(
+            source["severity"]) + 1
+        assert info["first_seen_time"] == int(_stamp(source["first_seen"]) * 1000) <= info["last_seen_time"]
+        assert record["metadata"]["product"]["name"] == "flowlake" and record["metadata"]["version"]
+        assert record["attacks"][0]["technique"]["uid"] == source["mitre"].split()[0]
+        evidence = record["evidences"][0]
+        assert evidence["data"]["query"] == source["query"]
+        assert evidence.get("src_endpoint", {}).get("ip") == source["src"]
+
+
+def test_a_users_rule_runs_beside_the_built_in_ones(estate: tuple[Path, Path], tmp_path: Path) -> None:
+    _, lake = estate
+    (tmp_path / "big-rejects.sql").write_text(
+        "-- title: Rejected flows of more than 1 packet\n-- severity: info\n-- mitre: T1046 Network Service"
+        " Discovery\n-- tactic: TA0007 Discovery\n-- param: detect_from timestamp\n-- param: packets integer = 1\n"
+        "select srcaddr as src, dstaddr as dst, cast(dstport as varchar) as ports, min(start_time) as first_seen,"
+        " max(end_time) as last_seen, count(*) as flows, sum(bytes) as bytes, 'x' as detail,"
+        " 'srcaddr = ''' || srcaddr || '''' as evidence from traffic where start_time >= $detect_from"
+        " and action = 'REJECT' and packets > $packets group by srcaddr, dstaddr, dstport\n")
+    assert "severity 'info' must be one of" in _bad(lake, "--rules", str(tmp_path), "--list")
+    path = tmp_path / "big-rejects.sql"
+    path.write_text(path.read_text().replace("severity: info", "severity: informational"))
+    listed = run_cli("findings", "--lake", str(lake), "--rules", str(tmp_path), "--list")
+    assert "big-rejects" in listed.stdout.decode()
+    found = findings(lake, *DETECT, "--rules", str(tmp_path), "--rule", "big-rejects", "--no-store")
+    result = run_cli("query", "--lake", str(lake), *DETECT, "--format", "json",
+                     "select count(*) as n from traffic where action = 'REJECT' and packets > 1")
+    assert sum(f["flows"] for f in found) == json.loads(result.stdout)[0]["n"] > 0
+
+
+def test_every_rule_runs_over_the_real_samples(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    for item in INPUTS:
+        ingest(lake, local_objects([str(CORPORA / item.path)]),
+               fields=parse_format_string(item.fmt) if item.fmt else None)
+    found = findings(lake.root, "--from", "2000-01-01", "--baseline", "1d")
+    assert all(f["rule"] in catalog.load("rules") for f in found)
+
+
+def test_an_empty_lake_has_no_findings(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    with lake.writer():
+        pass
+    assert findings(lake.root) == []
+    assert findings(lake.root, "--since", "1h") == []
+
+
+def _bad(lake: Path, *args: str) -> str:
+    """The last line on standard error of a run that must exit 2 (in-process, for speed)."""
+    result = CliRunner().invoke(commands(), ["findings", "--lake", str(lake), *args])
+    assert result.exit_code == 2, result.output
+    return result.stderr.strip().splitlines()[-1]
+
+
+def test_bad_input_fails_with_one_clear_line(estate: tuple[Path, Path], tmp_path: Path) -> None:
+    _, lake = estate
+    threats = tmp_path / "threats.txt"
+    threats.write_text("# ok\n203.0.113.7\nnot-an-address\n")
+    assert f"{threats}:3: 'not-an-address' is not an address or CIDR" in _bad(lake, "--threat-list", str(threats))
+    threats.write_text("2001:db8::/32\n")
+    assert "only IPv4" in _bad(lake, "--threat-list", str(threats))
+    assert "--threat-list" in _bad(lake, "--threat-list", str(tmp_path / "missing.txt"))
+    intents = tmp_path / "intents.yaml"
+    intents.write_text("groups: {prod: [10.0.0.0/16]}\nintents:\n  - {name: x, from: prod, to: dev, never: true}\n")
+    assert "unknown group 'dev'" in _bad(lake, "--intents", str(intents))
+    intents.write_text("intents: [ {to: : }\n")
+    assert f"--intents {intents}" in _bad(lake, "--intents", str(intents))
+    intents.write_text("groups: {a: [10.0.0.0/8]}\nintents:\n  - {name: y, to: a}\n")
+    assert "needs `from` with `never: true`, or `only_from`" in _bad(lake, "--intents", str(intents))
+    intents.write_text("groups: {a: [10.0.0.0/8]}\nintents:\n  - {name: y, to: a, only_from: a, ports: [http]}\n")
+    assert "`ports` must be a list of port numbers" in _bad(lake, "--intents", str(intents))
+    assert "no rule named nope" in _bad(lake, "--rule", "nope")
+    assert "not a duration" in _bad(lake, "--baseline", "soon")
+    assert "no flowlake lake" in _bad(tmp_path / "nowhere")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "broken.sql").write_text("-- severity: low\n-- param: detect_from timestamp\n"
+                                      "select nothing from nowhere where $detect_from is not null\n")
+    assert "rule broken" in _bad(lake, "--rules", str(rules), "--rule", "broken")
+    (rules / "broken.sql").write_text("-- severity: low\nselect 1\n")
+    assert "must declare `-- param: detect_from timestamp`" in _bad(lake, "--rules", str(rules))
+
+
+def test_no_time_option_means_the_last_day_of_data(estate: tuple[Path, Path]) -> None:
+    data, lake = estate
+    explicit = findings(lake, "--from", (END - timedelta(days=1)).isoformat(), *inputs(data), "--no-store")
+    default = findings(lake, *inputs(data), "--no-store")
+    assert default and {f["id"] for f in default} == {f["id"] for f in explicit}
