@@ -2,15 +2,14 @@
 queries, OCSF output, the `findings` table, user rules, and every bad input a user can give.
 
 The lake holds realistic background traffic (with the constant internet scanning every public host
-sees) plus `generate --incidents`; the ground truth is the generator's `_incidents.json`, matched
-here in plain Python: a finding matches an incident of its rule when its source and destination
-agree (where the incident names them) and its time overlaps the incident's.
+sees) plus `generate --incidents`; the ground truth is the generator's `_incidents.json`, matched in
+plain Python by `incidents.score` (no SQL): a finding matches an incident of its rule when its source
+and destination agree (where the incident names them) and its time overlaps the incident's.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from conftest import rows, run_cli
 from flowlake.cli import commands
 from flowlake.engine import catalog
 from flowlake.generate import generate
-from flowlake.incidents import RULE_INPUTS, inject
+from flowlake.incidents import RULE_INPUTS, inject, score, stamp
 from flowlake.ingest import ingest
 from flowlake.lake.store import Lake
 from flowlake.schema import parse_format_string
@@ -32,8 +31,6 @@ END = datetime(2026, 11, 27, tzinfo=UTC)
 DETECT = ("--from", "2026-11-26", "--to", "2026-11-26")
 RECORDS = 200_000
 RECALL, PRECISION = 0.95, 0.9
-SLACK = 60
-"""Seconds a finding's span may differ from the incident's (records end 30 s after they start)."""
 
 
 @pytest.fixture(scope="module")
@@ -59,38 +56,12 @@ def findings(lake: Path, *args: str) -> list[dict]:
     return json.loads(result.stdout)
 
 
-def _stamp(text: str) -> float:
-    return datetime.fromisoformat(text).timestamp()
-
-
-def matches(finding: dict, truth: dict) -> bool:
-    return (finding["rule"] == truth["rule"]
-            and truth["src"] in (None, finding["src"]) and truth["dst"] in (None, finding["dst"])
-            and _stamp(finding["first_seen"]) <= truth["end"] + SLACK
-            and _stamp(finding["last_seen"]) >= truth["start"] - SLACK)
-
-
-def score(found: list[dict], truth: list[dict]) -> dict[str, tuple[int, int, float, float]]:
-    """Per rule: (incidents, findings, recall, precision)."""
-    by_rule: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
-    for t in truth:
-        by_rule[t["rule"]][0].append(t)
-    for f in found:
-        by_rule[f["rule"]][1].append(f)
-    table = {}
-    for rule, (ts, fs) in sorted(by_rule.items()):
-        recall = sum(any(matches(f, t) for f in fs) for t in ts) / len(ts) if ts else 1.0
-        precision = sum(any(matches(f, t) for t in ts) for f in fs) / len(fs) if fs else 1.0
-        table[rule] = (len(ts), len(fs), recall, precision)
-    return table
-
-
 def test_every_rule_finds_its_incidents_and_little_else(estate: tuple[Path, Path]) -> None:
     data, lake = estate
     truth = json.loads((data / "_incidents.json").read_text())
     table = score(findings(lake, *DETECT, *inputs(data)), truth)
     assert set(catalog.load("rules")) <= set(table), "every built-in rule has incidents in the ground truth"
-    low = {rule: row for rule, row in table.items() if row[2] < RECALL or row[3] < PRECISION}
+    low = {rule: row for rule, row in table.items() if row.recall < RECALL or row.precision < PRECISION}
     assert not low, low
 
 
@@ -143,7 +114,7 @@ def test_ocsf_records_are_detection_findings(estate: tuple[Path, Path]) -> None:
         assert info["title"] == source["title"] and info["analytic"]["name"] == source["rule"]
         assert record["severity_id"] == ["informational", "low", "medium", "high", "critical"].index(
             source["severity"]) + 1
-        assert info["first_seen_time"] == int(_stamp(source["first_seen"]) * 1000) <= info["last_seen_time"]
+        assert info["first_seen_time"] == int(stamp(source["first_seen"]) * 1000) <= info["last_seen_time"]
         assert record["metadata"]["product"]["name"] == "flowlake" and record["metadata"]["version"]
         assert record["attacks"][0]["technique"]["uid"] == source["mitre"].split()[0]
         evidence = record["evidences"][0]

@@ -52,6 +52,43 @@ class Truth:
     end: int
 
 
+SLACK = 60
+"""Seconds a finding's span may differ from its incident's (records end 30 s after they start)."""
+
+
+@dataclass(frozen=True)
+class Score:
+    incidents: int
+    findings: int
+    recall: float
+    precision: float
+
+
+def stamp(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
+
+
+def matches(finding: dict, truth: dict) -> bool:
+    """Whether a finding (as `--format json` prints it) reports an incident of `_incidents.json`."""
+    return (finding["rule"] == truth["rule"]
+            and truth["src"] in (None, finding["src"]) and truth["dst"] in (None, finding["dst"])
+            and stamp(finding["first_seen"]) <= truth["end"] + SLACK
+            and stamp(finding["last_seen"]) >= truth["start"] - SLACK)
+
+
+def score(found: list[dict], truth: list[dict]) -> dict[str, Score]:
+    """Per rule: incidents, findings, recall (incidents found) and precision (findings that are incidents)."""
+    rules = sorted({t["rule"] for t in truth} | {f["rule"] for f in found})
+    table = {}
+    for rule in rules:
+        ts = [t for t in truth if t["rule"] == rule]
+        fs = [f for f in found if f["rule"] == rule]
+        recall = sum(any(matches(f, t) for f in fs) for t in ts) / len(ts) if ts else 1.0
+        precision = sum(any(matches(f, t) for t in ts) for f in fs) / len(fs) if fs else 1.0
+        table[rule] = Score(len(ts), len(fs), recall, precision)
+    return table
+
+
 @dataclass(frozen=True)
 class _Record:
     eni: int
