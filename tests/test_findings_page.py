@@ -1,7 +1,7 @@
 """The Findings page and the Overview's findings count in a real browser (Debian's chromium through
 Playwright, as in test_dashboard.py) over a lake with injected incidents and stored findings. What the
 pages show is compared with the stored findings file read with pyarrow and with the evidence records
-counted by DuckDB from the lake's Parquet files directly.
+counted by DuckDB from the lake's Parquet files directly. Also writes docs/img/findings.png.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from conftest import run_cli
 from flowlake.generate import generate
 from flowlake.incidents import RULE_INPUTS, inject
-from test_dashboard import END, RANGE, Tab, _has_chromium, browser, new_tab, serving, tab  # noqa: F401
+from test_dashboard import DOCS_IMG, END, RANGE, Tab, _has_chromium, browser, new_tab, serving, tab  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,7 @@ def test_the_findings_page_lists_filters_and_opens_the_evidence(site: str, found
                                                                                  len(evidence))]
     assert sum(tab.chart("finding-timeline")[0]["y"]) == len(evidence)
     assert not tab.errors
+    tab.page.screenshot(path=DOCS_IMG / "findings.png")
 
 
 def test_the_overview_counts_the_findings_and_links_to_them(site: str, found, tab: Tab) -> None:  # noqa: F811
