@@ -239,6 +239,15 @@ def detect(lake: Lake, when: TimeRange, baseline: dt.timedelta, rules: list[SqlA
     return con
 
 
+def find(lake: Lake, when: TimeRange, baseline: dt.timedelta, rules: list[SqlAsset], inputs: Inputs,
+         keep: bool = True) -> duckdb.DuckDBPyConnection:
+    """`detect`, then (with `keep`) store the findings in the lake's `findings` table."""
+    con = detect(lake, when, baseline, rules, inputs)
+    if keep:
+        store.save(lake, con, FOUND)
+    return con
+
+
 ORDER = ("case severity " + " ".join(f"when '{s}' then {i}" for i, s in enumerate(SEVERITIES))
          + " end desc, first_seen, rule, src, dst")
 

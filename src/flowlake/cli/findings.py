@@ -12,7 +12,6 @@ import click
 from flowlake import findings
 from flowlake.cli import UsageProblem, cli, lake_option, open_lake, time_options
 from flowlake.cli.query import emit
-from flowlake.lake import findings as store
 from flowlake.output import FORMATS, jsonable
 from flowlake.timerange import TimeRange, parse_duration
 
@@ -53,12 +52,10 @@ def findings_command(lake: Path, when: TimeRange, fmt: str, output: Path | None,
             raise UsageProblem(f"no rule named {', '.join(unknown)}; `flowlake findings --list` shows them")
         back = parse_duration(baseline)
         inputs = findings.Inputs.read(list(threat_lists), intents)
-        con = findings.detect(the_lake, when, back, [r for n, r in sorted(rules.items()) if not only or n in only],
-                              inputs)
+        con = findings.find(the_lake, when, back, [r for n, r in sorted(rules.items()) if not only or n in only],
+                            inputs, keep)
     except (findings.FindingsError, ValueError) as exc:
         raise UsageProblem(str(exc)) from None
-    if keep:
-        store.save(the_lake, con, findings.FOUND)
     reader = findings.results(con, compact=fmt == "table")
     if fmt != "ocsf":
         emit(reader, fmt, output)
