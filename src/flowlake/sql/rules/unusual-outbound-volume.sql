@@ -4,7 +4,7 @@
 -- mitre: T1048 Exfiltration Over Alternative Protocol
 -- tactic: TA0010 Exfiltration
 -- description: An instance sending one internet address, within a window, many times the most it sent any single internet address in a window of its baseline (and at least min_bytes).
--- param: min_bytes integer = 1000000000
+-- param: min_bytes integer = 10000000000
 -- param: factor integer = 10
 -- param: window_minutes integer = 60
 -- param: detect_from timestamp
