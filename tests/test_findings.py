@@ -9,6 +9,7 @@ and destination agree (where the incident names them) and its time overlaps the 
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ END = datetime(2026, 11, 27, tzinfo=UTC)
 DETECT = ("--from", "2026-11-26", "--to", "2026-11-26")
 RECORDS = 200_000
 RECALL, PRECISION = 0.95, 0.9
+DAY_START = END.timestamp() - 86_400
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +202,17 @@ def test_no_time_option_means_the_last_day_of_data(estate: tuple[Path, Path]) ->
     explicit = findings(lake, "--from", (END - timedelta(days=1)).isoformat(), *inputs(data), "--no-store")
     default = findings(lake, *inputs(data), "--no-store")
     assert default and {f["id"] for f in default} == {f["id"] for f in explicit}
+
+
+def test_generate_incidents_writes_records_truth_and_rule_inputs(tmp_path: Path) -> None:
+    out = tmp_path / "g"
+    made = run_cli("generate", str(out), "--records", "2000", "--days", "2", "--end", "2026-11-27", "--incidents")
+    assert made.returncode == 0, made.stderr.decode()
+    truth = json.loads((out / "_incidents.json").read_text())
+    assert {t["rule"] for t in truth} == set(catalog.load("rules"))
+    lines = [line.split() for path in out.rglob("*_incidents.log.gz")
+             for line in gzip.decompress(path.read_bytes()).decode().splitlines()[1:]]
+    addresses = {a for line in lines for a in (line[3], line[4])}
+    assert all(t["src"] in addresses | {None} and t["dst"] in addresses | {None} for t in truth)
+    assert all(DAY_START <= int(line[10]) < END.timestamp() for line in lines)
+    assert {p.name for p in (out / RULE_INPUTS).iterdir()} == {"c2.txt", "tor-exits.csv", "intents.yaml"}
