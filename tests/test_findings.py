@@ -20,12 +20,14 @@ from click.testing import CliRunner
 from conftest import rows, run_cli
 from flowlake.cli import commands
 from flowlake.engine import catalog
+from flowlake.engine.duckdb import connect
 from flowlake.generate import generate
 from flowlake.incidents import RULE_INPUTS, inject, score, stamp
 from flowlake.ingest import ingest
 from flowlake.lake.store import Lake
 from flowlake.schema import parse_format_string
 from flowlake.sources.local import local_objects
+from flowlake.web import sandbox
 from test_corpora import CORPORA, INPUTS
 
 END = datetime(2026, 11, 27, tzinfo=UTC)
@@ -94,6 +96,10 @@ def test_findings_are_stored_once_however_often_they_run(estate: tuple[Path, Pat
                      "select count(*) as n, count(distinct id) as ids from findings")
     stored = json.loads(result.stdout)[0]
     assert stored == {"n": len({f["id"] for f in first}), "ids": len({f["id"] for f in first})}
+    con, _ = connect(Lake(lake))
+    sandbox.lock(con, lake)
+    console = sandbox.run(con, "select count(*) as n from findings where severity = 'high'").table.to_pylist()
+    assert console == [{"n": sum(f["severity"] == "high" for f in first)}]
 
 
 OCSF_REQUIRED = ("activity_id", "category_uid", "class_uid", "finding_info", "metadata", "severity_id", "time",

@@ -137,7 +137,6 @@ def threat_ranges(path: Path) -> Iterator[tuple[str, int, int]]:
             yield (name, *_v4_range(entry, f"{path}:{number}"))
 
 
-BUILTIN_GROUPS = {"internet": None, "any": ["0.0.0.0/0"]}
 _PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
                                                "172.16.0.0/12", "192.168.0.0/16")]
 
@@ -177,8 +176,8 @@ def read_intents(path: Path) -> tuple[list[tuple[str, str, str]], list[tuple[str
         for group in names if isinstance(names, list) else [names]:
             if group == "internet":
                 out += _internet()
-            elif group in BUILTIN_GROUPS:
-                out += BUILTIN_GROUPS[group]
+            elif group == "any":
+                out.append("0.0.0.0/0")
             elif group in groups:
                 members = groups[group]
                 out += [str(m) for m in (members if isinstance(members, list) else [members])]
