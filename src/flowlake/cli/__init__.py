@@ -88,6 +88,7 @@ def commands() -> click.Group:
         athena,
         aws,
         demo,
+        explain,
         forecast,
         generate,
         ingest,
