@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from conftest import aws_key, run_cli, text_object, write_object
 from flowlake.cli import commands
+from rawdata import geoip2fast_lookups
 
 CORPORA = Path(__file__).parent / "data" / "corpora"
 V2 = ("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action "
@@ -242,6 +243,11 @@ def test_real_corpus_beats_accept_reject(tmp_path: Path) -> None:
     assert answer["verdict"] == "return-path-reject"
     rdp = explain(tmp_path / "lake", "--src", "78.24.182.42", "--dst", "158.109.0.1", "--port", "3389")
     assert rdp["verdict"] == "inbound-reject"
+    geo = geoip2fast_lookups(["78.24.182.42", "158.109.0.1"])
+    [pair] = rdp["sources"]
+    assert (pair["src_class"], pair["src_country"], pair["src_as_name"]) == ("public", *geo["78.24.182.42"][::2])
+    assert (pair["dst_class"], pair["dst_country"], pair["dst_as_name"]) == ("public", *geo["158.109.0.1"][::2])
+    assert pair["src_country"] is not None
 
 
 def test_table_output_says_the_verdict_and_shows_the_evidence(tmp_path: Path) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import pyarrow as pa
 
 from flowlake import explain
-from flowlake.cli import UsageProblem, cli, lake_option, open_lake, output_options, time_options
+from flowlake.cli import UsageProblem, cli, ip_ranges_option, lake_option, open_lake, output_options, time_options
 from flowlake.cli.query import emit
 from flowlake.engine.duckdb import connect
 from flowlake.output import jsonable
@@ -24,13 +25,14 @@ from flowlake.timerange import TimeRange
 @click.option("--port", type=int, metavar="N", help="The destination port of the request (the response's source port).")
 @click.option("--protocol", metavar="tcp|udp|icmp|N", help="A protocol name or number.")
 @time_options
+@ip_ranges_option
 @output_options()
 def explain_command(lake: Path, src: str, dst: str, port: int | None, protocol: str | None, when: TimeRange,
-                    fmt: str, output: Path | None) -> None:
+                    prepare: Callable | None, fmt: str, output: Path | None) -> None:
     """Say why traffic from --src to --dst is not getting through, with the flows both ways as evidence.
 
-    table and json give the verdict, the evidence per interface and a time series; csv, jsonl and parquet
-    the evidence rows alone.
+    table and json give the verdict, the evidence per interface, the address pairs (with country and AS)
+    and a time series; csv, jsonl and parquet the evidence rows alone.
     """
     if fmt == "table" and output is not None:
         raise UsageProblem("--output takes csv, json, jsonl or parquet for explain")
@@ -38,7 +40,7 @@ def explain_command(lake: Path, src: str, dst: str, port: int | None, protocol: 
         question = explain.Question.parse(src, dst, port, protocol)
     except explain.ExplainError as exc:
         raise UsageProblem(str(exc)) from None
-    con, _ = connect(open_lake(lake), when)
+    con, _ = connect(open_lake(lake), when, prepare=prepare)
     diagnosis = explain.explain(con, question, when)
     if fmt == "json":
         text = json.dumps(diagnosis.to_json(), default=jsonable, indent=2) + "\n"
@@ -51,6 +53,9 @@ def explain_command(lake: Path, src: str, dst: str, port: int | None, protocol: 
         _say(diagnosis)
     if diagnosis.evidence or fmt != "table":
         emit(_reader(diagnosis.evidence), fmt, output if fmt != "table" else None)
+    if fmt == "table" and diagnosis.sources:
+        click.echo("\nRequests by address pair, with each end's class, country and AS:")
+        emit(_reader(diagnosis.sources), fmt, None)
     if fmt == "table" and diagnosis.series:
         click.echo("\nOver time:")
         emit(_reader(diagnosis.series), fmt, None)
