@@ -360,3 +360,33 @@ def test_one_computation_serves_every_request_waiting_for_it() -> None:
         with pytest.raises(ValueError, match="bad question"):
             answers.get("bad", broken)
     assert len(calls) == 3
+
+
+def test_explain_answers_as_the_command_does(plain: TestClient, lake) -> None:
+    """The busiest rejected request of the day: /api/explain (filters and range applied) and `flowlake explain`."""
+    path, records = lake
+    day = [r for r in records if r["action"] == "REJECT" and r["start_time"] >= datetime(2026, 11, 26, tzinfo=UTC)]
+    (src, dst, port), _ = Counter((r["srcaddr"], r["dstaddr"], r["dstport"]) for r in day).most_common(1)[0]
+    answer = plain.get("/api/explain", params={**RANGE, "client": src, "server": dst, "server_port": port}).json()
+    command = run_cli("explain", "--lake", str(path), "--src", src, "--dst", dst, "--port", str(port), "--from",
+                      RANGE["from"], "--to", RANGE["to"], "--format", "json")
+    assert command.returncode == 0, command.stderr.decode()
+    assert answer == json.loads(command.stdout)
+    pair = [r for r in day if (r["srcaddr"], r["dstaddr"], r["dstport"]) == (src, dst, port)]
+    bpa = any(r["reject_reason"] == "BPA" for r in pair)
+    assert answer["evidence"] and (answer["verdict"] == "bpa") == bpa
+    accepted = plain.get("/api/explain", params={**RANGE, "client": src, "server": dst, "server_port": port,
+                                                 "action": "ACCEPT"}).json()  # a filter, as on every call
+    assert {e["action"] for e in accepted["evidence"]} <= {"ACCEPT"}
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"client": "10.0.0.1"}, "server"),
+    ({"client": "10.0.0.999", "server": "10.0.0.1"}, "client: not an IP address or CIDR"),
+    ({"client": "10.0.0.1", "server": "10.0.0.2", "proto": "tcpx"}, "proto: not a protocol name"),
+    ({"client": "10.0.0.1", "server": "10.0.0.2", "server_port": 70000}, "less than or equal to 65535"),
+    ({"client": "10.0.0.1", "server": "10.0.0.2", "server_port": 22, "proto": "icmp"}, "leave out server_port"),
+])
+def test_explain_refuses_bad_parameters(plain: TestClient, params: dict, message: str) -> None:
+    response = plain.get("/api/explain", params={**RANGE, **params})
+    assert response.status_code in (400, 422) and message in response.text

@@ -19,7 +19,7 @@ from importlib import resources
 import duckdb
 
 from flowlake.engine import catalog
-from flowlake.reports import auto_bucket
+from flowlake.reports import BUCKETS, auto_bucket
 from flowlake.timerange import TimeRange
 
 VERDICTS = {
@@ -36,6 +36,8 @@ VERDICTS = {
 """Every verdict code, with its headline."""
 
 ICMP = (1, 58)
+FLAGS = ("--src", "--dst", "--port", "--protocol")
+"""The command's names of the question's fields, for its error messages."""
 
 
 class ExplainError(ValueError):
@@ -52,15 +54,18 @@ class Question:
     protocol: int | None = None
 
     @classmethod
-    def parse(cls, src: str, dst: str, port: int | None = None, protocol: str | None = None) -> Question:
-        nets = [network(text, name) for text, name in ((src, "--src"), (dst, "--dst"))]
+    def parse(cls, src: str, dst: str, port: int | None = None, protocol: str | None = None,
+              names: tuple[str, str, str, str] = FLAGS) -> Question:
+        """A question from text; errors name the fields as `names` says (the flags, or the API's parameters)."""
+        src_name, dst_name, port_name, protocol_name = names
+        nets = [network(text, name) for text, name in ((src, src_name), (dst, dst_name))]
         if nets[0].version != nets[1].version:
-            raise ExplainError("--src and --dst must both be IPv4 or both IPv6")
-        number = protocol_number(protocol) if protocol is not None else None
+            raise ExplainError(f"{src_name} and {dst_name} must both be IPv4 or both IPv6")
+        number = protocol_number(protocol, protocol_name) if protocol is not None else None
         if port is not None and not 0 <= port <= 65535:
-            raise ExplainError(f"--port must be 0 to 65535, not {port}")
+            raise ExplainError(f"{port_name} must be 0 to 65535, not {port}")
         if port is not None and number in ICMP:
-            raise ExplainError("ICMP has no ports: leave out --port")
+            raise ExplainError(f"ICMP has no ports: leave out {port_name}")
         return cls(nets[0], nets[1], port, number)
 
     def params(self) -> dict[str, object]:
@@ -87,10 +92,12 @@ class Diagnosis:
     series: list[dict] = field(default_factory=list)
     sources: list[dict] = field(default_factory=list)
     reach: dict = field(default_factory=dict)
+    bucket_seconds: int | None = None
 
     def to_json(self) -> dict[str, object]:
         return {"verdict": self.verdict, "headline": self.headline, "summary": self.summary, "details": self.details,
-                "evidence": self.evidence, "series": self.series, "sources": self.sources, "reach": self.reach}
+                "evidence": self.evidence, "series": self.series, "bucket_seconds": self.bucket_seconds,
+                "sources": self.sources, "reach": self.reach}
 
 
 def network(text: str, name: str = "address") -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -107,14 +114,14 @@ def _protocols() -> dict[str, int]:
         return {row["name"].lower(): int(row["number"]) for row in csv.DictReader(f)}
 
 
-def protocol_number(text: str) -> int:
+def protocol_number(text: str, name: str = "--protocol") -> int:
     """`tcp`, `udp`, `icmp`, any IANA name, or a number 0 to 255."""
     value = text.strip().lower()
     if value.isdigit() and int(value) <= 255:
         return int(value)
     if value in _protocols():
         return _protocols()[value]
-    raise ExplainError(f"--protocol: not a protocol name or number 0-255: {text!r} (try tcp, udp, icmp or 6)")
+    raise ExplainError(f"{name}: not a protocol name or number 0-255: {text!r} (try tcp, udp, icmp or 6)")
 
 
 def protocol_label(number: int) -> str:
@@ -128,10 +135,13 @@ def explain(con: duckdb.DuckDBPyConnection, question: Question, when: TimeRange)
     assets = catalog.load("explain")
     params = question.params()
     evidence = _records(con, assets["evidence"].sql, params)
-    series = _records(con, assets["series"].sql, {**params, "bucket": auto_bucket(con, when)}) if evidence else []
+    bucket = auto_bucket(con, when)
+    series = _records(con, assets["series"].sql, {**params, "bucket": bucket}) if evidence else []
     sources = _records(con, assets["sources"].sql, {**params, "limit": 20}) if evidence else []
     reach = _records(con, assets["reach"].sql, {})[0]
-    return classify(question, evidence, series, sources, reach)
+    diagnosis = classify(question, evidence, series, sources, reach)
+    diagnosis.bucket_seconds = next(int(size.total_seconds()) for size, name in BUCKETS if name == bucket)
+    return diagnosis
 
 
 def _records(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:

@@ -6,6 +6,7 @@ import { mountControls, refreshSeconds, renderControls, showStatus, showUpdated 
 import { mountFilters, renderFilters } from "./filters.js";
 import * as state from "./state.js";
 import { h } from "./ui.js";
+import * as explain from "./pages/explain.js";
 import * as explore from "./pages/explore.js";
 import * as flows from "./pages/flows.js";
 import * as forecast from "./pages/forecast.js";
@@ -20,6 +21,7 @@ const PAGES = {
   "/sql": sql,
   "/findings": placeholder,
   "/forecasts": forecast,
+  "/explain": explain,
 };
 
 const main = document.getElementById("page");

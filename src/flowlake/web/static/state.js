@@ -9,6 +9,7 @@ const PAGE_KEYS = {
   "/flows": ["page", "size", "sort", "order"],
   "/sql": ["q", "limit", "graph"],
   "/forecasts": ["metric", "by", "top", "history", "horizon", "series"],
+  "/explain": ["client", "server", "server_port", "proto"],
 };
 // Never filters: the server reads the same names as API or UI settings (web/app.py API_KEYS, UI_KEYS).
 const RESERVED = new Set([...GLOBAL_KEYS, ...Object.values(PAGE_KEYS).flat(), "max", "token"]);
