@@ -9,12 +9,14 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from conftest import aws_key, run_cli, text_object, write_object
+from flowlake import cases
 from flowlake.cli import commands
 from rawdata import geoip2fast_lookups
 
@@ -168,7 +170,7 @@ def test_partial_reject_over_time(tmp_path: Path) -> None:
     answer = check(tmp_path, lines, src, dst, port=80)
     assert answer["verdict"] == "partial-reject"
     assert "3 of 6 request flows" in answer["summary"]
-    assert "Rejected until 2026-11-27 14:00 UTC, accepted from 2026-11-27 15:00 UTC" in answer["summary"]
+    assert "Rejected until 2026-11-27 14:01 UTC, accepted from 2026-11-27 15:00 UTC" in answer["summary"]
 
 
 def test_partial_reject_by_source_and_interface(tmp_path: Path) -> None:
@@ -289,3 +291,20 @@ def test_bad_flags_exit_2(ping_lake: Path, flags: list[str], message: str) -> No
 def test_missing_lake_exits_2(tmp_path: Path) -> None:
     result = run_cli("explain", "--lake", str(tmp_path / "nothing"), "--src", "10.0.0.1", "--dst", "10.0.0.2")
     assert result.returncode == 2 and "no flowlake lake" in result.stderr.decode()
+
+
+def test_demo_cases(tmp_path: Path) -> None:
+    """The demo's connectivity problems (flowlake.cases), each with its verdict, counted from their lines."""
+    end = datetime(2026, 11, 27, tzinfo=UTC)
+    cases.write(tmp_path / "inbox", end)
+    lines = [text for day in cases.lines(end).values() for text in day]
+    lake = tmp_path / "lake"
+    assert CliRunner().invoke(commands(), ["ingest", str(tmp_path / "inbox"), "--lake", str(lake)]).exit_code == 0
+    for src, dst, port, verdict, said in (
+            (cases.CLIENTS[0], cases.WEB[2], 443, "return-path-reject", "rejected responses go to ports 49"),
+            ("0.0.0.0/0", cases.BASTION[2], 22, "inbound-reject", cases.BASTION[0]),
+            (cases.APP[2], cases.DB[2], 5432, "partial-reject", "Rejected until 2026-11-25 23:55 UTC, accepted from "
+             "2026-11-26 00:00 UTC")):
+        answer = explain(lake, "--src", src, "--dst", dst, "--port", str(port))
+        assert answer["verdict"] == verdict and said in answer["summary"], answer["summary"]
+        assert got(answer) == expected(lines, cases.HEADER, src, dst, port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import HEADER, aws_key, count, rows, run_cli, text_object, v2_line, write_object
+from flowlake import cases
 from flowlake.sources.keys import parse_key
 
 
@@ -121,7 +123,14 @@ def test_demo_generates_and_ingests(tmp_path: Path) -> None:
     result = run_cli("demo", "--records", "5000", "--dir", str(tmp_path / "demo"), "--no-serve")
     assert result.returncode == 0, result.stderr.decode()
     assert "Top talkers" in result.stdout.decode()
-    assert count(tmp_path / "demo" / "lake") == 5000
+    lake = tmp_path / "demo" / "lake"
+    assert count(lake, f"account_id <> '{cases.ACCOUNT}'") == 5000
+    raw = [line for path in (tmp_path / "demo" / "data" / "cases").rglob("*.log.gz")
+           for line in gzip.decompress(path.read_bytes()).decode().splitlines()[1:]]
+    assert count(lake, f"account_id = '{cases.ACCOUNT}'") == len(raw) > 0
+    explained = run_cli("explain", "--lake", str(lake), "--src", cases.CLIENTS[0], "--dst", cases.WEB[2], "--port",
+                        "443", "--format", "json")
+    assert json.loads(explained.stdout)["verdict"] == "return-path-reject"
 
 
 def test_progress_shows_on_a_terminal_and_not_in_a_pipe(inbox: Path, lake: Path) -> None:

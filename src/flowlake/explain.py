@@ -75,9 +75,10 @@ class Question:
                 "v6": str(self.src.version == 6).lower(), "port": self.port, "protocol": self.protocol}
 
     def describe(self) -> str:
-        what = protocol_label(self.protocol) if self.protocol is not None else "traffic"
-        port = f" port {self.port}" if self.port is not None else ""
-        return f"{what}{port} from {_net(self.src)} to {_net(self.dst)}"
+        """`TCP port 443 traffic from 203.0.113.12 to 10.0.1.0/24`, `traffic from ...`."""
+        words = [protocol_label(self.protocol) if self.protocol is not None else "",
+                 f"port {self.port}" if self.port is not None else "", "traffic"]
+        return f"{' '.join(w for w in words if w)} from {_net(self.src)} to {_net(self.dst)}"
 
 
 @dataclass
@@ -156,6 +157,7 @@ def classify(question: Question, evidence: list[dict], series: list[dict], sourc
                    and (direction is None or (r["flow_direction"] == "egress") == (direction == "egress")))
 
     what = question.describe()
+    sentence = what[0].upper() + what[1:]
     req_ok, req_no = flows("request", "ACCEPT"), flows("request", "REJECT")
     arrived = flows("request", "ACCEPT", "ingress")  # accepted where it arrives (or direction unknown)
     resp_ok, resp_no = flows("response", "ACCEPT"), flows("response", "REJECT")
@@ -177,11 +179,11 @@ def classify(question: Question, evidence: list[dict], series: list[dict], sourc
     if req_no and not arrived:
         rejected = _rows(evidence, "request", "REJECT")
         if all(r["flow_direction"] == "egress" for r in rejected):
-            return verdict("outbound-reject", f"{what} is rejected as it leaves the sender's interface "
+            return verdict("outbound-reject", f"{sentence} is rejected as it leaves the sender's interface "
                            f"({_names(rejected)}): the sender's security group has no outbound rule for it, or "
                            "its subnet's network ACL denies it outbound.", counts)
         left = _rows(evidence, "request", "ACCEPT")
-        return verdict("inbound-reject", f"{what} is rejected inbound on {_names(rejected)} and nothing comes "
+        return verdict("inbound-reject", f"{sentence} is rejected inbound on {_names(rejected)} and nothing comes "
                        "back: a security group inbound rule or the subnet's network ACL inbound rules do not allow "
                        "it. A security group that rejects logs a single REJECT record per flow; so does a network "
                        "ACL that denies inbound.", counts,
@@ -189,16 +191,16 @@ def classify(question: Question, evidence: list[dict], series: list[dict], sourc
     if req_ok and resp_no:
         return verdict("return-path-reject", _return_path(what, evidence, question, resp_ok, resp_no), counts)
     if arrived and req_no:
-        return verdict("partial-reject", f"{what} is partly rejected: {req_no:,} of {req_ok + req_no:,} request "
-                       "flows. " + _which(evidence, sources, series), counts)
+        return verdict("partial-reject", f"{sentence} is partly rejected: {req_no:,} of {req_ok + req_no:,} request "
+                       "flows. " + _which(evidence, sources), counts)
     if req_ok and not resp_ok:
-        return verdict("no-response", f"{what} is accepted ({_names(_rows(evidence, 'request', 'ACCEPT'))}) but "
+        return verdict("no-response", f"{sentence} is accepted ({_names(_rows(evidence, 'request', 'ACCEPT'))}) but "
                        "no response is recorded: nothing listens on the port or a host firewall drops it, or the "
                        "response leaves through an interface that has no flow log.", counts)
     if not req_ok:
         return verdict("response-only", f"Only traffic from {_net(question.dst)} to {_net(question.src)} is "
                        "recorded, none the other way: did you mean --src and --dst the other way round?", counts)
-    return verdict("accepted", f"{what} gets through: requests and responses are accepted on every interface "
+    return verdict("accepted", f"{sentence} gets through: requests and responses are accepted on every interface "
                    f"({_names(evidence)}). The network is not stopping it: look at the application, DNS, or the "
                    "client.", counts)
 
@@ -235,12 +237,12 @@ def _return_path(what: str, evidence: list[dict], question: Question, resp_ok: i
     return text + f" for the client's ephemeral ports (the rejected responses go to ports {low}-{high})."
 
 
-def _which(evidence: list[dict], sources: list[dict], series: list[dict]) -> str:
-    """Which part of the traffic is rejected: some interfaces, some sources, or some of the time."""
+def _which(evidence: list[dict], sources: list[dict]) -> str:
+    """Which part of the traffic is rejected where it arrives: some interfaces, some sources, or some of the time."""
     said = []
-    requests = [r for r in evidence if r["leg"] == "request" and r["flow_direction"] != "egress"]
+    arrivals = [r for r in evidence if r["leg"] == "request" and r["flow_direction"] != "egress"]
     by_eni: dict[str, set[str]] = {}
-    for r in requests:
+    for r in arrivals:
         by_eni.setdefault(str(r["interface_id"]), set()).add(r["action"])
     only_no = sorted(e for e, acts in by_eni.items() if acts == {"REJECT"})
     only_ok = sorted(e for e, acts in by_eni.items() if acts == {"ACCEPT"})
@@ -253,13 +255,15 @@ def _which(evidence: list[dict], sources: list[dict], series: list[dict]) -> str
         said.append(f"Sources only rejected: {', '.join(no_src[:5])}{' ...' if len(no_src) > 5 else ''}; "
                     f"only accepted: {', '.join(ok_src[:5])}{' ...' if len(ok_src) > 5 else ''}: a rule allows "
                     "some source addresses and not others.")
-    times = {a: [s["time"] for s in series if s["leg"] == "request" and s["action"] == a] for a in ("ACCEPT", "REJECT")}
-    if times["ACCEPT"] and times["REJECT"]:
-        if max(times["REJECT"]) < min(times["ACCEPT"]):
-            said.append(f"Rejected until {_time(max(times['REJECT']))}, accepted from {_time(min(times['ACCEPT']))}: "
+    seen = {a: [r for r in arrivals if r["action"] == a] for a in ("ACCEPT", "REJECT")}
+    if seen["ACCEPT"] and seen["REJECT"]:
+        first = {a: min(r["first_seen"] for r in rows) for a, rows in seen.items()}
+        last = {a: max(r["last_seen"] for r in rows) for a, rows in seen.items()}
+        if last["REJECT"] <= first["ACCEPT"]:
+            said.append(f"Rejected until {_time(last['REJECT'])}, accepted from {_time(first['ACCEPT'])}: "
                         "a rule was added then.")
-        elif max(times["ACCEPT"]) < min(times["REJECT"]):
-            said.append(f"Accepted until {_time(max(times['ACCEPT']))}, rejected from {_time(min(times['REJECT']))}: "
+        elif last["ACCEPT"] <= first["REJECT"]:
+            said.append(f"Accepted until {_time(last['ACCEPT'])}, rejected from {_time(first['REJECT'])}: "
                         "a rule was removed or changed then.")
     return " ".join(said) or "Accepted and rejected flows are mixed across interfaces, sources and time."
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from flowlake import output
+from flowlake import cases, output
 from flowlake.cli import cli
 from flowlake.cli.serve import serve
 from flowlake.engine.duckdb import connect
@@ -51,7 +51,9 @@ def demo_command(records: int, folder: Path, port: int, live_every: float, servi
     end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     made = generate(data / "history", records=records, seed=SEED, days=DAYS, end=end)
     click.echo(f"generated {made.records:,} records in {made.objects:,} objects under {data}/history", err=True)
-    click.echo(ingest(lake, local_objects([str(data / "history")])).summary(), err=True)
+    click.echo(f"and {cases.write(data / 'cases', end):,} records of traffic for `flowlake explain` to diagnose "
+               f"(docs/explain.md) under {data}/cases", err=True)
+    click.echo(ingest(lake, local_objects([str(data / "history"), str(data / "cases")])).summary(), err=True)
     if not serving:
         con, _ = connect(lake, TimeRange.from_options(since="24h"))
         for title, sql in EXAMPLES:
