@@ -169,7 +169,7 @@ def test_partial_reject_over_time(tmp_path: Path) -> None:
     lines += [line(eni, dst, src, 80, 42000 + i, "ACCEPT", T0 + i * 3600) for i in range(3, 6)]
     answer = check(tmp_path, lines, src, dst, port=80)
     assert answer["verdict"] == "partial-reject"
-    assert "3 of 6 request flows" in answer["summary"]
+    assert "3 of 6 request flows where it arrives" in answer["summary"]
     assert "Rejected until 2026-11-27 14:01 UTC, accepted from 2026-11-27 15:00 UTC" in answer["summary"]
 
 

@@ -191,8 +191,9 @@ def classify(question: Question, evidence: list[dict], series: list[dict], sourc
     if req_ok and resp_no:
         return verdict("return-path-reject", _return_path(what, evidence, question, resp_ok, resp_no), counts)
     if arrived and req_no:
-        return verdict("partial-reject", f"{sentence} is partly rejected: {req_no:,} of {req_ok + req_no:,} request "
-                       "flows. " + _which(evidence, sources), counts)
+        refused = flows("request", "REJECT", "ingress")
+        return verdict("partial-reject", f"{sentence} is partly rejected: {refused:,} of {refused + arrived:,} "
+                       "request flows where it arrives. " + _which(evidence, sources), counts)
     if req_ok and not resp_ok:
         return verdict("no-response", f"{sentence} is accepted ({_names(_rows(evidence, 'request', 'ACCEPT'))}) but "
                        "no response is recorded: nothing listens on the port or a host firewall drops it, or the "
