@@ -127,8 +127,11 @@ Countries and AS names come from MaxMind's GeoLite2 Country and ASN data as the 
 download at run time). On first use flowlake turns it into a DuckDB file in its cache folder
 (`FLOWLAKE_CACHE`, else `$XDG_CACHE_HOME/flowlake` or `~/.cache/flowlake`; about 18 MB, a few
 seconds, once per machine), which each connection attaches read-only as `geo`: a lookup is a hash
-join on the address's /16 (IPv4) or /32 (IPv6) and a range test, so the macros cost little even per
-row (`country(srcaddr)` over a million rows takes about 0.2 s; the reports group by address first).
+join on the address's /16 (IPv4) or /32 (IPv6) and a range test, not a scan of the ranges per row.
+Measured on a lake of a million generated records (two shared cores): `country(srcaddr)` on every
+record, grouped, 1.7 s (`count(*)` alone is instant), `as_name(dstaddr)` 0.65 s; `flowlake report
+top-countries` and `top-asns` 3.3 s each against 2.0 s for `top-talkers` (they group by address first,
+then look up each address once).
 The GeoLite2 data is MaxMind's, under the
 [GeoLite2 End User License Agreement](https://www.maxmind.com/en/geolite2/eula) and CC BY-SA 4.0:
 *This product includes GeoLite2 data created by MaxMind, available from

@@ -72,7 +72,8 @@ class Question:
         """The bound values of the explain SQL assets."""
         return {"src_lo": str(int(self.src.network_address)), "src_hi": str(int(self.src.broadcast_address)),
                 "dst_lo": str(int(self.dst.network_address)), "dst_hi": str(int(self.dst.broadcast_address)),
-                "v6": str(self.src.version == 6).lower(), "port": self.port, "protocol": self.protocol}
+                "v6": str(self.src.version == 6).lower(), "port": self.port, "protocol": self.protocol,
+                "src_text": _text_prefix(self.src), "dst_text": _text_prefix(self.dst)}
 
     def describe(self) -> str:
         """`TCP port 443 traffic from 203.0.113.12 to 10.0.1.0/24`, `traffic from ...`."""
@@ -280,6 +281,15 @@ def _names(rows: list[dict]) -> str:
 
 def _reply(resp_ok: int, resp_no: int) -> str:
     return "" if not resp_ok + resp_no else f"(Some traffic came back the other way: {resp_ok + resp_no:,} flows.)"
+
+
+def _text_prefix(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    """What every address of an IPv4 network starts with as text: its whole octets ('10.1.' for 10.1.0.0/16,
+    the address itself for a /32); '' for IPv6, whose text forms vary."""
+    if net.version == 6:
+        return ""
+    octets = str(net.network_address).split(".")[:net.prefixlen // 8]
+    return ".".join(octets) + ("." if 0 < len(octets) < 4 else "")
 
 
 def _net(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
