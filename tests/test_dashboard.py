@@ -717,7 +717,8 @@ def inbound_reject(records: list[Row]) -> tuple[tuple[str, str, int, int], list[
 
 
 def test_explain_page_says_why_and_shows_the_evidence(server: str, records, tab: Tab) -> None:
-    """The form filled in and submitted as a user does; the verdict, evidence and chart against the records."""
+    """The form filled in and submitted as a user does; the verdict, evidence and chart against the records.
+    Also writes docs/img/explain.png."""
     (src, dst, port, protocol), rows = inbound_reject(records)
     tab.open(f"{server}/explain?{RANGE}")
     assert tab.page.locator('[data-card="explain-verdict"] .card-message').inner_text().startswith("Give a source")
@@ -738,4 +739,6 @@ def test_explain_page_says_why_and_shows_the_evidence(server: str, records, tab:
     assert (pair["srcaddr"], pair["dstaddr"], int(pair["rejected"])) == (src, dst, len(rows))
     traces = tab.chart("chart-explain")
     assert [t["name"] for t in traces] == ["request reject"] and sum(traces[0]["y"]) == len(rows)
+    tab.page.mouse.move(0, VIEWPORT["height"] - 1)  # no hover label in the picture
+    tab.page.screenshot(path=str(DOCS_IMG / "explain.png"))
     no_errors(tab)
