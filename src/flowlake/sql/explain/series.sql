@@ -1,0 +1,18 @@
+-- name: series
+-- title: Matching flows over time by leg and action
+-- description: Flows, packets and bytes per time bucket, request and response, accepted and rejected.
+-- param: src_lo text
+-- param: src_hi text
+-- param: dst_lo text
+-- param: dst_hi text
+-- param: v6 text
+-- param: port integer
+-- param: protocol integer
+-- param: src_text text
+-- param: dst_text text
+-- param: bucket interval
+select time_bucket($bucket::interval, start_time) as time, leg, action, count(*) as flows, sum(packets) as packets,
+       sum(bytes) as bytes
+from explain_legs($src_lo, $src_hi, $dst_lo, $dst_hi, $v6::boolean, $port, $protocol, $src_text, $dst_text)
+group by all
+order by all
