@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 import duckdb
 
-from flowlake.cli import EXIT_USAGE, UsageProblem, cli, open_lake, output_options, time_options
+from flowlake.cli import EXIT_USAGE, Engine, UsageProblem, cli, engine_options, open_lake, output_options, time_options
 from flowlake.cli.query import emit
-from flowlake.engine import catalog
-from flowlake.engine.duckdb import connect
+from flowlake.engine import EngineSQLError, catalog
 from flowlake.lake.store import META_DIR
 from flowlake.reports import ReportError, bind, run
 from flowlake.timerange import TimeRange
@@ -33,13 +32,14 @@ def load_reports(lake: Path | None, extra: tuple[Path, ...]) -> dict[str, catalo
               type=click.Path(file_okay=False, path_type=Path), help="Lake folder (env FLOWLAKE_LAKE).")
 @time_options
 @output_options()
+@engine_options
 @click.option("--where", metavar="SQL", help="Only flows matching this condition, e.g. \"dstport = 22\".")
 @click.option("--limit", type=click.IntRange(1), help="Rows to show (reports that rank).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A report parameter (repeatable).")
 @click.option("--reports", "report_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="A folder of your own report .sql files (repeatable).")
 def report_command(name: str | None, list_: bool, lake: Path | None, when: TimeRange, fmt: str,
-                   output: Path | None, where: str | None, limit: int | None, params: tuple[str, ...],
+                   output: Path | None, engine: Engine, where: str | None, limit: int | None, params: tuple[str, ...],
                    report_dirs: tuple[Path, ...]) -> None:
     """Run a named report over the lake (`flowlake report --list` shows them)."""
     reports = load_reports(lake, report_dirs)
@@ -57,11 +57,11 @@ def report_command(name: str | None, list_: bool, lake: Path | None, when: TimeR
     if limit is not None:
         values["limit"] = str(limit)
     try:
-        con, _ = connect(open_lake(lake), when, where)
+        con, _ = engine.connect(open_lake(lake), when, where)
         reader = run(con, asset, bind(asset, values, con, when))
     except ReportError as exc:
         raise UsageProblem(str(exc)) from None
-    except duckdb.Error as exc:
+    except (duckdb.Error, EngineSQLError) as exc:
         click.echo(f"SQL error in report {name}{' or --where' if where else ''}: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     emit(reader, fmt, output)

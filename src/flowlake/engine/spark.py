@@ -1,0 +1,165 @@
+"""Spark over the lake: the views engine/duckdb.py's `connect()` makes, for the same SQL files.
+
+The `flows` view reads exactly the ledger's live files for the range (the same selection DuckDB
+reads), `traffic`, `web_logs` and `vpc_flow_logs` are the same SELECTs, and SQL reaches Spark
+through engines/dialects.py, so a report or a rule is written once, in DuckDB's SQL. pyspark is an
+optional extra (`pip install flowlake[spark]`); nothing here imports it until a session starts.
+Spark listens on loopback only: a local session has no business on the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv
+
+from flowlake.engine import EngineSQLError
+from flowlake.engine.dialects import SQLTranslationError, translate
+from flowlake.engine.duckdb import TRAFFIC, VPC_FLOW_LOGS, Scan, live_files, time_conditions
+from flowlake.lake.ledger import FileEntry
+from flowlake.lake.store import FLOWS_DIR, Lake
+from flowlake.schema import PARTITION_COLUMN, lake_schema
+from flowlake.timerange import TimeRange
+from flowlake.weblogs import WEB_LOGS_DIR, WEB_LOGS_SCHEMA
+
+DEFAULT_MASTER = "local[*]"
+
+LOOPBACK = {
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.session.timeZone": "UTC",
+}
+"""Every session's settings: the driver on loopback, no web UI, UTC as DuckDB's sessions."""
+
+LOCAL = {"spark.sql.shuffle.partitions": "4"}
+"""Local mode's extra settings: a handful of shuffle partitions, not the cluster default of 200."""
+
+
+class SparkUnavailable(RuntimeError):
+    """pyspark or Java is missing."""
+
+
+def session(master: str = DEFAULT_MASTER) -> Any:
+    """The process's SparkSession (started on first use) for `master`."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise SparkUnavailable("--engine spark needs pyspark: install flowlake[spark]") from None
+    if not _java():
+        raise SparkUnavailable("--engine spark needs Java 17 or later on PATH or in JAVA_HOME "
+                               "(Debian: apt-get install openjdk-17-jre-headless)")
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)  # pyspark logs each SQL error's stack
+    builder = SparkSession.builder.master(master).appName("flowlake")
+    with resources.as_file(resources.files("flowlake") / "engine" / "log4j2.properties") as log_config:
+        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log_config}")
+    for key, value in {**LOOPBACK, **(LOCAL if master.startswith("local") else {})}.items():
+        builder = builder.config(key, value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # pyspark's note on pandas' version, not ours
+        return builder.getOrCreate()
+
+
+def _java() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    return str(Path(home) / "bin" / "java") if home and (Path(home) / "bin" / "java").exists() else shutil.which("java")
+
+
+@dataclass
+class Result:
+    """A Spark answer, offered as the DuckDB relation the commands read (`fetchall`, `to_arrow_reader`)."""
+
+    frame: Any
+
+    def fetchall(self) -> list[tuple]:
+        return [tuple(row) for row in self.frame.collect()]
+
+    def to_arrow_reader(self, batch_size: int) -> pa.RecordBatchReader:
+        """The answer as Arrow. Spark hands the whole answer to the driver: reports' answers are small, and a
+        query that selects every record should write with `--format parquet` on DuckDB instead."""
+        table = _run(lambda: self.frame.toArrow())
+        return table.to_reader(max_chunksize=batch_size)
+
+
+class SparkConnection:
+    """A Spark session with the lake's views: `execute` and `sql` take DuckDB SQL, as a DuckDB connection does."""
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+
+    def sql(self, text: str, params: dict | None = None) -> Result:
+        try:
+            spark_sql = translate(text, "spark")
+        except SQLTranslationError as exc:
+            raise EngineSQLError(str(exc)) from None
+        return Result(_run(lambda: self.spark.sql(spark_sql, args=params or None)))
+
+    execute = sql
+
+    def view(self, name: str, duckdb_select: str) -> None:
+        self.sql(duckdb_select).frame.createOrReplaceTempView(name)
+
+
+def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
+            master: str = DEFAULT_MASTER) -> tuple[SparkConnection, Scan]:
+    """A Spark session of its own (its own views) with `flows`, `traffic`, `web_logs`, `vpc_flow_logs` and the
+    reference tables, as engine/duckdb.py's `connect` makes them; `where` is DuckDB SQL, as there."""
+    when = when or TimeRange()
+    files, web_files = live_files(lake, when)
+    con = SparkConnection(session(master).newSession())
+    package = resources.files("flowlake")
+    for table in ("protocols", "ports"):
+        with resources.as_file(package / "reference" / f"{table}.csv") as path:
+            con.spark.createDataFrame(pyarrow.csv.read_csv(path)).createOrReplaceTempView(table)
+    _views(con, "flows", lake.root / FLOWS_DIR, lake, files, lake_schema(), time_conditions("start_time", when))
+    if where:
+        con.view("flows_in_range", "select * from flows")
+        con.view("flows", f"select * from flows_in_range where {where}")
+    _views(con, WEB_LOGS_DIR, lake.root / WEB_LOGS_DIR, lake, web_files, WEB_LOGS_SCHEMA,
+           time_conditions("time", when))
+    con.view("vpc_flow_logs", VPC_FLOW_LOGS)
+    con.view("traffic", TRAFFIC)
+    return con, Scan(len(files), sum(f.bytes for f in files), sum(f.rows for f in files))
+
+
+def _views(con: SparkConnection, table: str, base: Path, lake: Lake, files: list[FileEntry], schema: pa.Schema,
+           conditions: list[str]) -> None:
+    """`{table}_all` over exactly `files`, its partition column from their folders (with none, empty with the
+    table's columns), and `{table}`: its rows meeting `conditions`."""
+    if files:
+        reader = con.spark.read.option("basePath", str(base)).option("mergeSchema", any(f.extra for f in files))
+        frame = _run(lambda: reader.parquet(*(str(lake.root / f.path) for f in files)))
+    else:
+        empty = schema.append(pa.field(PARTITION_COLUMN, pa.date32())).empty_table()
+        frame = con.spark.createDataFrame(empty)
+    frame.createOrReplaceTempView(f"{table}_all")
+    con.view(table, f"select * from {table}_all" + (" where " + " and ".join(conditions) if conditions else ""))
+
+
+def _run(step: Any) -> Any:
+    """Run a Spark call, its refusals as EngineSQLError with Spark's first line."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    try:
+        return step()
+    except PySparkException as exc:
+        raise EngineSQLError(str(exc).strip().splitlines()[0]) from None
+    except Py4JError as exc:
+        raise EngineSQLError(_first_line(exc)) from None
+
+
+def _first_line(exc: Exception) -> str:
+    lines: Iterator[str] = (line.strip() for line in str(exc).splitlines())
+    return next((line for line in lines if line and not line.startswith("An error occurred")), str(exc))
