@@ -53,7 +53,7 @@ def report_command(name: str | None, list_: bool, lake: Path | None, when: TimeR
     if lake is None:
         raise UsageProblem("Missing option '--lake' (or FLOWLAKE_LAKE).")
     asset = reports[name]
-    values = dict(_pair(p) for p in params)
+    values = dict(pair(p) for p in params)
     if limit is not None:
         values["limit"] = str(limit)
     try:
@@ -67,7 +67,8 @@ def report_command(name: str | None, list_: bool, lake: Path | None, when: TimeR
     emit(reader, fmt, output)
 
 
-def _pair(text: str) -> tuple[str, str]:
+def pair(text: str) -> tuple[str, str]:
+    """One `--param NAME=VALUE`."""
     key, sep, value = text.partition("=")
     if not sep:
         raise UsageProblem(f"--param takes NAME=VALUE, not {text!r}")

@@ -75,21 +75,31 @@ class AthenaSQL(Trino):
 DIALECTS = {"spark": SparkSQL, "athena": AthenaSQL}
 
 
-def translate(sql: str, dialect: str, literals: dict[str, object] | None = None) -> str:
+def translate(sql: str, dialect: str, literals: dict[str, object] | None = None,
+              ctes: dict[str, str] | None = None) -> str:
     """DuckDB SQL (one statement) as `dialect` SQL, macros inlined. Parameters stay markers (`:name`, bound by
-    the engine) unless `literals` gives their values, written into the text (Athena SQL printed to run
-    anywhere); an interval value is text such as `5 minutes`."""
+    the engine) unless `literals` gives their values, written into the text (SQL printed for people to run
+    elsewhere, so laid out on lines); an interval value is text such as `5 minutes`. `ctes` (name: DuckDB
+    SELECT) come first in the statement's WITH: the views an engine without them needs."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
+        views = [(name, sqlglot.parse_one(select, read="duckdb")) for name, select in (ctes or {}).items()]
     except sqlglot.errors.ParseError as exc:
         raise SQLTranslationError(str(exc).splitlines()[0]) from None
+    if views:
+        own = tree.args.get("with_")
+        tree.set("with_", None)
+        for name, select in views:
+            tree = tree.with_(name, as_=select, copy=False)
+        if own:
+            tree.args["with_"].set("expressions", [*tree.args["with_"].expressions, *own.expressions])
     tree = inline(tree)
     if literals is not None:
         tree = tree.transform(functools.partial(_literal, literals))
     if dialect == "athena":
         tree = tree.transform(_having_aliases)
     try:
-        return tree.sql(DIALECTS[dialect], unsupported_level=ErrorLevel.RAISE)
+        return tree.sql(DIALECTS[dialect], unsupported_level=ErrorLevel.RAISE, pretty=literals is not None)
     except sqlglot.errors.SqlglotError as exc:
         raise SQLTranslationError(str(exc)) from None
 
