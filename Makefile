@@ -43,10 +43,11 @@ test-fast: setup chromium
 demo: setup
 	$(VENV)/bin/flowlake demo --dir demo
 
-bench: setup
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+bench: setup java
+	$(PY) -m pip install --quiet -e '.[dev,bench,spark]'
 	$(PY) bench/ingest.py
 	$(PY) bench/reports.py
+	$(PY) bench/spark.py
 	$(PY) bench/dashboard.py
 	$(PY) bench/s3.py
 	$(PY) bench/forecast.py --write-doc
