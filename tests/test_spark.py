@@ -8,6 +8,7 @@ where it does not). Spark runs on loopback with two cores, one session for the w
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,12 +18,14 @@ from pathlib import Path
 import pytest
 import sqlglot
 
-from conftest import run_cli
+from conftest import aws_key, run_cli, text_object, v2_line, write_object
 from flowlake.engine import EngineSQLError, catalog, spark
 from flowlake.engine import duckdb as duck
+from flowlake.generate import generate
 from flowlake.lake.store import Lake
 from flowlake.reports import bind, run
 from flowlake.timerange import TimeRange
+from rawdata import read_raw
 from test_reports import END, access_line, build, params, web_requests
 
 pytestmark = pytest.mark.slow
@@ -131,3 +134,46 @@ def test_command_line_errors_exit_2(demo, tmp_path: Path) -> None:
     (shadow / "pyspark.py").write_text("raise ImportError('No module named pyspark')\n")
     no_pyspark = run_cli("report", "top-talkers", "--lake", lake, "--engine", "spark", env={"PYTHONPATH": str(shadow)})
     assert no_pyspark.returncode == 2 and "install flowlake[spark]" in no_pyspark.stderr.decode()
+
+
+# -- ingest --engine spark ----------------------------------------------------------------
+
+
+def ledger_rows(lake: Path, sql: str) -> list[tuple]:
+    db = sqlite3.connect(lake / "_flowlake" / "ledger.sqlite")
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def test_spark_ingest_makes_the_lake_and_ledger_single_machine_ingest_makes(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    generate(raw, records=6_000, seed=3, days=2, end=END)
+    records = read_raw(raw)  # before the object with bad lines, which only the ledger and quarantine compare
+    write_object(raw, aws_key(day="2026/11/26", stamp="20261126T0100Z"),
+                 text_object([v2_line(1), "2 not a record", v2_line(2), "2 123456789012 eni-1 x"]))
+    by_spark, alone = tmp_path / "spark-lake", tmp_path / "lake"
+    done = run_cli("ingest", str(raw), "--lake", str(by_spark), "--engine", "spark", "--spark-master", MASTER, "--json")
+    assert done.returncode == 1, done.stderr.decode()  # two lines rejected, as single-machine ingest says
+    assert run_cli("ingest", str(raw), "--lake", str(alone)).returncode == 1
+    stats = json.loads(done.stdout)
+    assert stats["records"] == 6_002 and stats["rejected"] == 2
+    objects = "select location, size, mtime, records, rejected, result, formats from objects order by location"
+    assert ledger_rows(by_spark, objects) == ledger_rows(alone, objects)
+    quarantine = "select location, line, reason, text from quarantine join objects on id = object_id order by 1, 2"
+    assert ledger_rows(by_spark, quarantine) == ledger_rows(alone, quarantine) and ledger_rows(alone, quarantine)
+    on_spark, on_one = duck.connect(Lake(by_spark))[0], duck.connect(Lake(alone))[0]
+    for asset in catalog.load("reports").values():
+        values = params(asset.name, records)
+        assert answer(on_spark, asset, values) == answer(on_one, asset, values), asset.name
+    again = run_cli("ingest", str(raw), "--lake", str(by_spark), "--json")
+    assert again.returncode == 0
+    rerun = json.loads(again.stdout)
+    assert (rerun["ingested"], rerun["records"], rerun["unchanged"]) == (0, 0, stats["ingested"])
+
+
+@pytest.mark.parametrize("source", ["s3://bucket/AWSLogs/", "-"])
+def test_spark_ingest_reads_files_only(tmp_path: Path, source: str) -> None:
+    done = run_cli("ingest", source, "--lake", str(tmp_path / "lake"), "--engine", "spark")
+    assert done.returncode == 2 and "--engine spark reads files and folders" in done.stderr.decode()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ def session(master: str = DEFAULT_MASTER) -> Any:
         raise SparkUnavailable("--engine spark needs Java 17 or later on PATH or in JAVA_HOME "
                                "(Debian: apt-get install openjdk-17-jre-headless)")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    if master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # tasks run flowlake's code: this interpreter's
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)  # pyspark logs each SQL error's stack
     builder = SparkSession.builder.master(master).appName("flowlake")
     with resources.as_file(resources.files("flowlake") / "engine" / "log4j2.properties") as log_config:
@@ -88,7 +91,7 @@ class Result:
     def to_arrow_reader(self, batch_size: int) -> pa.RecordBatchReader:
         """The answer as Arrow. Spark hands the whole answer to the driver: reports' answers are small, and a
         query that selects every record should write with `--format parquet` on DuckDB instead."""
-        table = _run(lambda: self.frame.toArrow())
+        table = call(lambda: self.frame.toArrow())
         return table.to_reader(max_chunksize=batch_size)
 
 
@@ -103,7 +106,7 @@ class SparkConnection:
             spark_sql = translate(text, "spark")
         except SQLTranslationError as exc:
             raise EngineSQLError(str(exc)) from None
-        return Result(_run(lambda: self.spark.sql(spark_sql, args=params or None)))
+        return Result(call(lambda: self.spark.sql(spark_sql, args=params or None)))
 
     execute = sql
 
@@ -139,7 +142,7 @@ def _views(con: SparkConnection, table: str, base: Path, lake: Lake, files: list
     table's columns), and `{table}`: its rows meeting `conditions`."""
     if files:
         reader = con.spark.read.option("basePath", str(base)).option("mergeSchema", any(f.extra for f in files))
-        frame = _run(lambda: reader.parquet(*(str(lake.root / f.path) for f in files)))
+        frame = call(lambda: reader.parquet(*(str(lake.root / f.path) for f in files)))
     else:
         empty = schema.append(pa.field(PARTITION_COLUMN, pa.date32())).empty_table()
         frame = con.spark.createDataFrame(empty)
@@ -147,8 +150,8 @@ def _views(con: SparkConnection, table: str, base: Path, lake: Lake, files: list
     con.view(table, f"select * from {table}_all" + (" where " + " and ".join(conditions) if conditions else ""))
 
 
-def _run(step: Any) -> Any:
-    """Run a Spark call, its refusals as EngineSQLError with Spark's first line."""
+def call(step: Any) -> Any:
+    """Run a Spark call, its refusals (and a failed job) as EngineSQLError with Spark's first line."""
     from py4j.protocol import Py4JError
     from pyspark.errors import PySparkException
 
