@@ -409,9 +409,10 @@ def generated(tmp_path_factory: pytest.TempPathFactory):
 
 
 def athena_assets() -> list:
-    from test_spark import assets
+    """The reports, and the detection rules where this build has them."""
+    from flowlake.engine import catalog
 
-    return assets()
+    return [*catalog.load("reports").values(), *catalog.load("rules").values()]
 
 
 def as_athena_table(lake: Path):

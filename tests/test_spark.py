@@ -12,7 +12,6 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -34,8 +33,7 @@ MASTER = "local[2]"
 
 def assets() -> list[catalog.SqlAsset]:
     """The reports, and the detection rules where this build has them: SQL assets of either kind run alike."""
-    kinds = ["reports"] + (["rules"] if (resources.files("flowlake") / "sql" / "rules").is_dir() else [])
-    return [asset for kind in kinds for asset in catalog.load(kind).values()]
+    return [*catalog.load("reports").values(), *catalog.load("rules").values()]
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +83,15 @@ def test_time_range_and_where_narrow_alike(engines: tuple, demo) -> None:
     assert narrowed[0] == narrowed[1]
     assert narrowed[0][1] != answer(duck_con, asset, {})[1]
     assert all(row[0] < 1024 for row in narrowed[0][1])
+
+
+def test_open_ranges_pick_the_same_auto_bucket(engines: tuple, demo) -> None:
+    lake = Lake(demo.path)
+    when = TimeRange(END - timedelta(hours=30), None)
+    asset = catalog.load("reports")["traffic-over-time"]
+    answers = [answer(connect(lake, when)[0], asset, {}, when)
+               for connect in (duck.connect, lambda *a: spark.connect(*a, master=MASTER))]
+    assert answers[0] == answers[1] and answers[0][1]
 
 
 def test_empty_lake_gives_empty_answers(inbox: Path, lake: Path) -> None:

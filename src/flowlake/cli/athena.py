@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from importlib import resources
 from pathlib import Path
 
 import click
@@ -124,7 +123,7 @@ def sql_command(name: str, params: tuple[str, ...], limit: int | None, when: Tim
                  if context.get_parameter_source(key) is ParameterSource.COMMANDLINE]
         if given:
             raise UsageProblem(f"{', '.join(given)} {'go' if len(given) > 1 else 'goes'} with --run")
-    assets = {**_rules(), **load_reports(lake, report_dirs)}
+    assets = {**catalog.load("rules"), **load_reports(lake, report_dirs)}
     if name not in assets:
         raise UsageProblem(f"no report or rule named {name!r}; `flowlake report --list` shows the reports")
     asset = assets[name]
@@ -147,9 +146,3 @@ def sql_command(name: str, params: tuple[str, ...], limit: int | None, when: Tim
         raise SourceProblem(str(exc)) from None
     emit(reader, fmt, None)
 
-
-def _rules() -> dict[str, catalog.SqlAsset]:
-    """The detection rules, in builds that have them."""
-    if not (resources.files("flowlake") / "sql" / "rules").is_dir():
-        return {}
-    return catalog.load("rules")

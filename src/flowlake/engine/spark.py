@@ -86,7 +86,9 @@ class Result:
     frame: Any
 
     def fetchall(self) -> list[tuple]:
-        return [tuple(row) for row in self.frame.collect()]
+        """The rows, through Arrow: timestamps in UTC, as DuckDB's (`collect` makes them naive local times)."""
+        table = call(lambda: self.frame.toArrow())
+        return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
 
     def to_arrow_reader(self, batch_size: int) -> pa.RecordBatchReader:
         """The answer as Arrow. Spark hands the whole answer to the driver: reports' answers are small, and a
