@@ -2,9 +2,9 @@
 
 The `flows` view reads exactly the ledger's live files for the range (the same selection DuckDB
 reads), `traffic`, `web_logs` and `vpc_flow_logs` are the same SELECTs, and SQL reaches Spark
-through engines/dialects.py, so a report or a rule is written once, in DuckDB's SQL. pyspark is an
+through engine/dialects.py, so a report or a rule is written once, in DuckDB's SQL. pyspark is an
 optional extra (`pip install flowlake[spark]`); nothing here imports it until a session starts.
-Spark listens on loopback only: a local session has no business on the network.
+A local session listens on loopback only: it has no business on the network.
 """
 
 from __future__ import annotations
@@ -34,17 +34,20 @@ from flowlake.weblogs import WEB_LOGS_DIR, WEB_LOGS_SCHEMA
 
 DEFAULT_MASTER = "local[*]"
 
-LOOPBACK = {
-    "spark.driver.host": "127.0.0.1",
-    "spark.driver.bindAddress": "127.0.0.1",
+SETTINGS = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.session.timeZone": "UTC",
 }
-"""Every session's settings: the driver on loopback, no web UI, UTC as DuckDB's sessions."""
+"""Every session's settings: no web UI or progress bars, and UTC as DuckDB's sessions."""
 
-LOCAL = {"spark.sql.shuffle.partitions": "4"}
-"""Local mode's extra settings: a handful of shuffle partitions, not the cluster default of 200."""
+LOCAL = {
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.sql.shuffle.partitions": "4",
+}
+"""Local mode's: the driver on loopback, and a handful of shuffle partitions, not the cluster default of 200.
+(On a cluster the executors must reach the driver, so there Spark's own choice of address stands.)"""
 
 
 class SparkUnavailable(RuntimeError):
@@ -60,14 +63,15 @@ def session(master: str = DEFAULT_MASTER) -> Any:
     if not _java():
         raise SparkUnavailable("--engine spark needs Java 17 or later on PATH or in JAVA_HOME "
                                "(Debian: apt-get install openjdk-17-jre-headless)")
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    if master.startswith("local"):
+    local = master.startswith("local")
+    if local:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # tasks run flowlake's code: this interpreter's
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)  # pyspark logs each SQL error's stack
     builder = SparkSession.builder.master(master).appName("flowlake")
     with resources.as_file(resources.files("flowlake") / "engine" / "log4j2.properties") as log_config:
         builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log_config}")
-    for key, value in {**LOOPBACK, **(LOCAL if master.startswith("local") else {})}.items():
+    for key, value in {**SETTINGS, **(LOCAL if local else {})}.items():
         builder = builder.config(key, value)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # pyspark's note on pandas' version, not ours
@@ -87,14 +91,16 @@ class Result:
 
     def fetchall(self) -> list[tuple]:
         """The rows, through Arrow: timestamps in UTC, as DuckDB's (`collect` makes them naive local times)."""
-        table = call(lambda: self.frame.toArrow())
+        table = self.arrow()
         return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
 
     def to_arrow_reader(self, batch_size: int) -> pa.RecordBatchReader:
+        return self.arrow().to_reader(max_chunksize=batch_size)
+
+    def arrow(self) -> pa.Table:
         """The answer as Arrow. Spark hands the whole answer to the driver: reports' answers are small, and a
         query that selects every record should write with `--format parquet` on DuckDB instead."""
-        table = call(lambda: self.frame.toArrow())
-        return table.to_reader(max_chunksize=batch_size)
+        return call(lambda: self.frame.toArrow())
 
 
 class SparkConnection:
@@ -127,23 +133,23 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
     for table in ("protocols", "ports"):
         with resources.as_file(package / "reference" / f"{table}.csv") as path:
             con.spark.createDataFrame(pyarrow.csv.read_csv(path)).createOrReplaceTempView(table)
-    _views(con, "flows", lake.root / FLOWS_DIR, lake, files, lake_schema(), time_conditions("start_time", when))
+    _views(con, FLOWS_DIR, lake, files, lake_schema(), time_conditions("start_time", when))
     if where:
         con.view("flows_in_range", "select * from flows")
         con.view("flows", f"select * from flows_in_range where {where}")
-    _views(con, WEB_LOGS_DIR, lake.root / WEB_LOGS_DIR, lake, web_files, WEB_LOGS_SCHEMA,
-           time_conditions("time", when))
+    _views(con, WEB_LOGS_DIR, lake, web_files, WEB_LOGS_SCHEMA, time_conditions("time", when))
     con.view("vpc_flow_logs", VPC_FLOW_LOGS)
     con.view("traffic", TRAFFIC)
     return con, Scan(len(files), sum(f.bytes for f in files), sum(f.rows for f in files))
 
 
-def _views(con: SparkConnection, table: str, base: Path, lake: Lake, files: list[FileEntry], schema: pa.Schema,
+def _views(con: SparkConnection, table: str, lake: Lake, files: list[FileEntry], schema: pa.Schema,
            conditions: list[str]) -> None:
-    """`{table}_all` over exactly `files`, its partition column from their folders (with none, empty with the
-    table's columns), and `{table}`: its rows meeting `conditions`."""
+    """`{table}_all` over exactly `files` (the lake's folder of the same name), its partition column from their
+    folders (with none, empty with the table's columns), and `{table}`: its rows meeting `conditions`."""
     if files:
-        reader = con.spark.read.option("basePath", str(base)).option("mergeSchema", any(f.extra for f in files))
+        reader = (con.spark.read.option("basePath", str(lake.root / table))
+                  .option("mergeSchema", any(f.extra for f in files)))
         frame = call(lambda: reader.parquet(*(str(lake.root / f.path) for f in files)))
     else:
         empty = schema.append(pa.field(PARTITION_COLUMN, pa.date32())).empty_table()
