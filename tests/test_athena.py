@@ -471,7 +471,7 @@ def test_athena_sql_on_the_command_line(generated) -> None:
     (["top-talkers", "--table", "Flows-1"], "Athena table names are lowercase"),
     (["top-talkers", "--workgroup", "w"], "--workgroup goes with --run"),
     (["top-talkers", "--output", "s3://b/r", "--format", "json"], "--output, --format go with --run"),
-    (["top-talkers", "--run", "--output", "/tmp/results"], "--output is an s3://bucket/prefix"),
+    (["top-talkers", "--run", "--output", "results/athena"], "--output is an s3://bucket/prefix"),
 ])
 def test_athena_sql_usage_errors_exit_2(args: list[str], message: str) -> None:
     done = run_cli("athena", "sql", *args, env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
