@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -121,7 +122,11 @@ def test_demo_generates_and_ingests(tmp_path: Path) -> None:
     result = run_cli("demo", "--records", "5000", "--dir", str(tmp_path / "demo"), "--no-serve")
     assert result.returncode == 0, result.stderr.decode()
     assert "Top talkers" in result.stdout.decode()
-    assert count(tmp_path / "demo" / "lake") == 5000
+    incidents = sum(len(gzip.decompress(p.read_bytes()).splitlines()) - 1
+                    for p in (tmp_path / "demo" / "data" / "history").rglob("*_incidents.log.gz"))
+    assert incidents and count(tmp_path / "demo" / "lake") == 5000 + incidents
+    stored = rows(tmp_path / "demo" / "lake", "select count(*), count(distinct rule) from findings")
+    assert stored[0][0] > 0 and stored[0][1] > 5
 
 
 def test_progress_shows_on_a_terminal_and_not_in_a_pipe(inbox: Path, lake: Path) -> None:

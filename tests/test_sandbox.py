@@ -312,7 +312,8 @@ def test_lock_configuration_holds(locked: duckdb.DuckDBPyConnection, sql: str) -
 def test_lock_settings(world: World, locked: duckdb.DuckDBPyConnection) -> None:
     settings = dict(locked.execute("select name, value from duckdb_settings()").fetchall())
     root = world.lake.resolve()
-    assert sorted(settings["allowed_directories"].strip("[]").split(", ")) == [f"{root}/flows/", f"{root}/web_logs/"]
+    assert sorted(settings["allowed_directories"].strip("[]").split(", ")) == [f"{root}/findings/", f"{root}/flows/",
+                                                                                 f"{root}/web_logs/"]
     assert settings["temp_directory"] == ""
     assert settings["enable_external_access"] == "false"
     assert settings["autoinstall_known_extensions"] == settings["autoload_known_extensions"] == "false"
@@ -358,7 +359,7 @@ def test_a_file_the_check_missed_is_refused_by_the_lock(world: World, locked: du
         run(locked, sql)
     message = str(refused.value)
     assert message.startswith("the SQL console reads only the lake's tables (flows, traffic, vpc_flow_logs, "
-                              "web_logs, protocols, ports)")
+                              "web_logs, protocols, ports, findings)")
     assert "Permission" in message and SECRET not in message
     assert refused.value.location == {"offset": 14, "line": 1, "column": 15}
 

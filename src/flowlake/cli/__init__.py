@@ -88,6 +88,7 @@ def commands() -> click.Group:
         athena,
         aws,
         demo,
+        findings,
         forecast,
         generate,
         ingest,

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import click
 
-from flowlake import output
+from flowlake import findings, output
 from flowlake.cli import cli
 from flowlake.cli.serve import serve
 from flowlake.engine.duckdb import connect
 from flowlake.generate import generate, generate_live
+from flowlake.incidents import RULE_INPUTS, inject
 from flowlake.ingest import ingest
 from flowlake.lake.store import Lake
 from flowlake.sources.local import local_objects
@@ -44,14 +45,19 @@ EXAMPLES = (
 @click.option("--serve/--no-serve", "serving", default=True, show_default=True,
               help="Serve the dashboard with live traffic, or only build the lake and show example answers.")
 def demo_command(records: int, folder: Path, port: int, live_every: float, serving: bool) -> None:
-    """Generate five weeks of realistic flow logs (with scans and rejects in them), ingest them, and serve
-    the dashboard on http://127.0.0.1:PORT while fresh traffic keeps arriving."""
+    """Generate five weeks of realistic flow logs (with scans, rejects and security incidents in them), ingest
+    them, store the last day's findings, and serve the dashboard on http://127.0.0.1:PORT while fresh traffic
+    keeps arriving."""
     data, lake = folder / "data", Lake(folder / "lake")
     shutil.rmtree(folder, ignore_errors=True)
     end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     made = generate(data / "history", records=records, seed=SEED, days=DAYS, end=end)
-    click.echo(f"generated {made.records:,} records in {made.objects:,} objects under {data}/history", err=True)
+    inject(data / "history", SEED, end)
+    click.echo(f"generated {made.records:,} records in {made.objects:,} objects under {data}/history, "
+               "and security incidents in the last day", err=True)
     click.echo(ingest(lake, local_objects([str(data / "history")])).summary(), err=True)
+    click.echo(f"stored {_find(lake, data / 'history' / RULE_INPUTS):,} findings of the last 24 hours"
+               f" (flowlake findings --lake {lake.root})", err=True)
     if not serving:
         con, _ = connect(lake, TimeRange.from_options(since="24h"))
         for title, sql in EXAMPLES:
@@ -69,6 +75,14 @@ def demo_command(records: int, folder: Path, port: int, live_every: float, servi
     finally:
         stop.set()
         feeder.join(timeout=30)
+
+
+def _find(lake: Lake, inputs: Path) -> int:
+    """Every rule over the last day, with the threat lists and intents the incidents came with; stored."""
+    given = findings.Inputs.read([inputs / "c2.txt", inputs / "tor-exits.csv"], inputs / "intents.yaml")
+    con = findings.find(lake, TimeRange.from_options(since="24h"), dt.timedelta(days=7),
+                        list(findings.load_rules(lake, []).values()), given)
+    return con.execute(f"select count(*) from {findings.FOUND}").fetchall()[0][0]
 
 
 def _feed(lake: Lake, folder: Path, per_tick: int, every: float, stop: threading.Event) -> None:

@@ -1,4 +1,4 @@
-"""SQL assets (reports, later detections): one `.sql` file each, described by a comment header.
+"""SQL assets (reports, detection rules): one `.sql` file each, described by a comment header.
 
     -- name: top-talkers
     -- title: Top talkers by bytes
@@ -6,6 +6,7 @@
     -- param: limit integer = 10
     select srcaddr, sum(bytes) as bytes from flows group by 1 order by 2 desc limit $limit
 
+Rules also declare `-- severity:`, `-- mitre:` (technique id and name) and `-- tactic:`.
 The header is SQL comments, so the file runs unchanged in the DuckDB shell once its `$params`
 are set. Parameters reach DuckDB as bound values, never by string formatting. Built-in assets
 ship in the package; users add their own by dropping files in a folder.
@@ -51,6 +52,9 @@ class SqlAsset:
     params: tuple[Param, ...]
     sql: str
     path: Path | None = None
+    severity: str = ""
+    mitre: str = ""
+    tactic: str = ""
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -84,11 +88,12 @@ def parse_asset(text: str, path: Path | None = None) -> SqlAsset:
     declared = {p.name for p in params}
     if used - declared:
         raise AssetError(f"{path}: undeclared parameters {sorted(used - declared)}")
-    return SqlAsset(name, header.get("title", name), header.get("description", ""), tuple(params), sql, path)
+    return SqlAsset(name, header.get("title", name), header.get("description", ""), tuple(params), sql, path,
+                    header.get("severity", ""), header.get("mitre", ""), header.get("tactic", ""))
 
 
 def load(kind: str, extra_dirs: list[Path] | None = None) -> dict[str, SqlAsset]:
-    """Built-in assets of `kind` (`reports`), then users' folders, later ones overriding by name."""
+    """Built-in assets of `kind` (`reports`, `rules`), then users' folders, later ones overriding by name."""
     assets: dict[str, SqlAsset] = {}
     builtin = resources.files("flowlake") / "sql" / kind
     for entry in sorted(builtin.iterdir(), key=lambda e: e.name):

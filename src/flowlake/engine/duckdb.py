@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from flowlake.lake import rollup
+from flowlake.lake import findings, rollup
 from flowlake.lake.ledger import FileEntry
 from flowlake.lake.store import Lake
 from flowlake.schema import FIELDS, PARTITION_COLUMN, lake_schema, sql_type
@@ -44,7 +44,8 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
             ) -> tuple[duckdb.DuckDBPyConnection, Scan]:
     """A connection with the `flows` view over the lake, limited to `when` and the SQL filter `where`,
     plus `traffic` (flows that carry traffic), `web_logs` (limited to `when`), `vpc_flow_logs` (shaped
-    like AWS's Athena table), the reference tables and the macros. `prepare` runs first, for functions
+    like AWS's Athena table), `findings` (every stored finding), the reference tables and the macros.
+    `prepare` runs first, for functions
     or variables that `where` uses. With `rollups`, also `rollup_NAME` for each rollup: its rows over
     the range, from the rollups of files the range holds whole and from the rows of the others (`where`
     does not apply to them: callers filter on the rollup's columns)."""
@@ -68,6 +69,9 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
     columns = ", ".join(f'"{c}"' for c in ATHENA_COLUMNS)
     con.execute(f'create temp view vpc_flow_logs as select {columns}, "{PARTITION_COLUMN}" from flows')
     con.execute(TRAFFIC_VIEW)
+    stored = findings.path(lake)
+    con.execute("create temp view findings as "
+                + (f"select * from read_parquet({_literal(str(stored))})" if stored.exists() else findings.empty_sql()))
     if rollups:
         _rollup_views(con, lake, files, when)
     return con, Scan(len(files), sum(f.bytes for f in files), sum(f.rows for f in files))

@@ -38,7 +38,7 @@ from flowlake.lake.store import Lake
 from flowlake.output import jsonable
 from flowlake.schema import DERIVED, FIELDS
 from flowlake.timerange import TimeRange, parse_duration
-from flowlake.web import dashboard, forecasts, sandbox, saved
+from flowlake.web import dashboard, findings, forecasts, sandbox, saved
 from flowlake.web.cache import Answers
 from flowlake.web.dashboard import Period, QuestionError
 from flowlake.web.filters import ALIASES, DIMENSIONS, SCHEMA, SPECIAL, FilterError, Filters, install
@@ -259,6 +259,23 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
         con = _open(lake, _filters(request), period.start, period.end)
         reader = _reader(con, dashboard.flows_sql(sort, order), {"limit": max, "offset": 0})
         return _download(reader, fmt, "flows")
+
+    @app.get("/api/findings")
+    def findings_list(since: str | None = None,
+                      from_: Annotated[str | None, Query(alias="from")] = None, to: str | None = None,
+                      severity: Annotated[list[str] | None, Query()] = None, rule: str | None = None) -> Response:
+        """Stored findings (`flowlake findings`) active in the range, most severe and newest first, with
+        counts by severity and by rule; `severity` (repeatable) and `rule` narrow the list."""
+        # Not cached: a findings run changes the table without changing the ledger's version.
+        return _json(findings.listing(lake, _period(since, from_, to), severity or [], rule))
+
+    @app.get("/api/findings/{finding_id}")
+    def finding_evidence(finding_id: str) -> Response:
+        """One finding with its evidence: the flows its query returns, their timeline and the talkers."""
+        answer = findings.evidence(lake, finding_id)
+        if answer is None:
+            raise HTTPException(404, f"no finding {finding_id!r}")
+        return _json(answer)
 
     answers = Answers()
 

@@ -27,10 +27,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from flowlake.lake.findings import FINDINGS_DIR
 from flowlake.lake.store import FLOWS_DIR
 from flowlake.weblogs import WEB_LOGS_DIR
 
-TABLES = ("flows", "traffic", "vpc_flow_logs", "web_logs", "protocols", "ports")
+TABLES = ("flows", "traffic", "vpc_flow_logs", "web_logs", "protocols", "ports", "findings")
 """What the console is for: the lake's views and the reference tables."""
 READS_ONLY = f"the SQL console reads only the lake's tables ({', '.join(TABLES)})"
 
@@ -99,7 +100,7 @@ def lock(con: duckdb.DuckDBPyConnection, lake_root: Path, *, memory_limit: str =
         # Spilling would write into the server's working folder; it can be set only before external access
         # is switched off.
         "temp_directory": "",
-        "allowed_directories": [f"{root / folder}{os.sep}" for folder in (FLOWS_DIR, WEB_LOGS_DIR)],
+        "allowed_directories": [f"{root / folder}{os.sep}" for folder in (FLOWS_DIR, WEB_LOGS_DIR, FINDINGS_DIR)],
         "allowed_paths": [],
         "enable_external_access": False,
         "autoinstall_known_extensions": False,

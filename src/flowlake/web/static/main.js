@@ -7,6 +7,7 @@ import { mountFilters, renderFilters } from "./filters.js";
 import * as state from "./state.js";
 import { h } from "./ui.js";
 import * as explore from "./pages/explore.js";
+import * as findings from "./pages/findings.js";
 import * as flows from "./pages/flows.js";
 import * as forecast from "./pages/forecast.js";
 import * as overview from "./pages/overview.js";
@@ -18,7 +19,7 @@ const PAGES = {
   "/explore": explore,
   "/flows": flows,
   "/sql": sql,
-  "/findings": placeholder,
+  "/findings": findings,
   "/forecasts": forecast,
 };
 

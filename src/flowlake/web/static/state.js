@@ -8,6 +8,7 @@ const PAGE_KEYS = {
   "/explore": ["metric", "unit", "by", "graph", "limit", "previous"],
   "/flows": ["page", "size", "sort", "order"],
   "/sql": ["q", "limit", "graph"],
+  "/findings": ["severity", "rule", "finding"],
   "/forecasts": ["metric", "by", "top", "history", "horizon", "series"],
 };
 // Never filters: the server reads the same names as API or UI settings (web/app.py API_KEYS, UI_KEYS).

@@ -55,8 +55,11 @@ export function mount(root) {
     info: "Per hour: green when every record was OK, grey with NODATA records (no traffic), orange with SKIPDATA (records AWS skipped)." });
   const tops = TOPS.map((t) => ({ ...t, card: card({ title: t.title, testid: `chart-${t.id}`, cls: `area-${t.id}` }) }));
 
+  const findingsLink = h("a", { class: "findings-count", "data-testid": "overview-findings",
+    onclick: (ev) => { ev.preventDefault(); state.navigate("/findings"); } });
   root.replaceChildren(
-    h("div", { class: "page-head" }, h("h1", {}, "Overview"), h("div", { class: "page-tools" }, h("span", { class: "toolbar-label" }, "Rank by"), metricTools)),
+    h("div", { class: "page-head" }, h("h1", {}, "Overview"), h("div", { class: "page-tools" }, findingsLink,
+      h("span", { class: "toolbar-label" }, "Rank by"), metricTools)),
     h("div", { class: "stats", "data-testid": "totals" }, totals.map((t) => t.el)),
     h("div", { class: "overview-grid" }, series.root, protocols.root, health.root, tops.map((t) => t.card.root)));
 
@@ -139,6 +142,20 @@ export function mount(root) {
     await charts.drawHealth(health.body, data.hours);
   });
 
+  // The findings `flowlake findings` stored for this range, most severe first, linking to their page.
+  async function loadFindings(signal) {
+    findingsLink.href = state.hrefFor("/findings");
+    try {
+      const data = await api.get("/api/findings", {}, signal);
+      const worst = data.severities.find((s) => s.count);
+      findingsLink.dataset.total = String(data.total);
+      findingsLink.textContent = `${fmt.integer(data.total)} findings${worst ? ` · ${fmt.integer(worst.count)} ${worst.severity}` : ""}`;
+      findingsLink.className = `findings-count ${worst ? worst.severity : ""}`;
+    } catch (err) {
+      if (err.name !== "AbortError") findingsLink.textContent = `findings: ${err.message}`;
+    }
+  }
+
   return {
     title: "Overview",
     async load(signal) {
@@ -150,7 +167,7 @@ export function mount(root) {
         onchange: () => state.update({ band: toggle.checked ? "1" : null }) });
       bandTools.replaceChildren(h("label", { class: "check", title: "The band the forecast model expects, learnt from the 28 days before this range" },
         toggle, " Expected"), bandNote);
-      await Promise.all([loadTotals(signal), loadSeries(signal), loadProtocols(signal), loadHealth(signal),
+      await Promise.all([loadTotals(signal), loadFindings(signal), loadSeries(signal), loadProtocols(signal), loadHealth(signal),
         ...tops.map((t) => loadTop(t, signal))]);
     },
   };

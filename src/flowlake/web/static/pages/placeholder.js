@@ -1,10 +1,8 @@
-// Findings: named in the navigation now, built in a later release.
+// A page named in the navigation before it is built (none now), or an unknown path.
 import * as state from "../state.js";
 import { h } from "../ui.js";
 
-const PLANS = {
-  "/findings": ["Findings", "Automatic findings (port scans, unusual egress, newly seen talkers and the like) come with a later release."],
-};
+const PLANS = {};
 
 export function mount(root, { path }) {
   const [title, text] = PLANS[path] || ["Not found", "There is no such page."];

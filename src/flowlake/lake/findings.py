@@ -1,0 +1,51 @@
+"""The lake's `findings` table: one Parquet file, LAKE/findings/findings.parquet, replaced whole.
+
+Findings are few (thousands, not billions), so each run merges its findings into the file and
+publishes a new one atomically: a finding with the same identity (rule, source, destination,
+ports, window) replaces the stored one, so repeated runs never duplicate it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+from flowlake.lake.store import Lake, publish
+
+FINDINGS_DIR = "findings"
+COLUMNS = (
+    ("id", "varchar"), ("rule", "varchar"), ("title", "varchar"), ("severity", "varchar"),
+    ("src", "varchar"), ("dst", "varchar"), ("ports", "varchar"),
+    ("first_seen", "timestamptz"), ("last_seen", "timestamptz"), ("flows", "bigint"), ("bytes", "bigint"),
+    ("detail", "varchar"), ("mitre", "varchar"), ("tactic", "varchar"), ("query", "varchar"),
+    ("detected_at", "timestamptz"),
+)
+"""Every finding's shape, whatever rule made it."""
+
+
+def path(lake: Lake) -> Path:
+    return lake.root / FINDINGS_DIR / "findings.parquet"
+
+
+def empty_sql() -> str:
+    """A SELECT with the findings' columns and no rows (before the first run)."""
+    return "select " + ", ".join(f"cast(null as {t}) as {c}" for c, t in COLUMNS) + " where false"
+
+
+def save(lake: Lake, con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Merge `table` (rows of COLUMNS) into the stored findings, new rows replacing old ones by `id`."""
+    final = path(lake)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".findings-{uuid.uuid4().hex}.parquet.tmp"
+    columns = ", ".join(c for c, _ in COLUMNS)
+    with lake.writer():
+        stored = pq.read_table(final) if final.exists() else con.sql(empty_sql()).to_arrow_table()
+        con.register("stored_findings", stored)
+        merged = con.sql(f"select {columns} from stored_findings where id not in (select id from {table})"
+                         f" union all select {columns} from {table} order by first_seen, id").to_arrow_table()
+        con.unregister("stored_findings")
+        pq.write_table(merged, tmp, compression="zstd")
+        publish(tmp, final)

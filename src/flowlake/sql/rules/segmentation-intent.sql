@@ -1,0 +1,33 @@
+-- name: segmentation-intent
+-- title: Segmentation intent violated
+-- severity: high
+-- mitre: T1599 Network Boundary Bridging
+-- tactic: TA0005 Defense Evasion
+-- description: Accepted flows that break an intent of the --intents file: traffic a "never" intent forbids between two groups, or reaching an "only from" group from outside its allowed sources.
+-- param: detect_from timestamp
+with v4 as (
+    select srcaddr, dstaddr, dstport, start_time, end_time, bytes,
+           ipv4_number(srcaddr) as src_number, ipv4_number(dstaddr) as dst_number
+    from traffic
+    where start_time >= $detect_from and action = 'ACCEPT' and not is_ipv6(srcaddr) and not is_ipv6(dstaddr)
+),
+reaching as (
+    select v4.*, i.intent, i.mode, i.ports as intent_ports
+    from v4
+    join intent_ranges d on v4.dst_number between d.lo and d.hi and d.side = 'to'
+    join intents i on i.intent = d.intent
+    where i.ports = '' or position(',' || cast(v4.dstport as varchar) || ',' in ',' || i.ports || ',') > 0
+),
+violations as (
+    select r.* from reaching r
+    where (r.mode = 'never' and exists (select 1 from intent_ranges s where s.intent = r.intent and s.side = 'from'
+                                        and r.src_number between s.lo and s.hi))
+       or (r.mode = 'only' and not exists (select 1 from intent_ranges s where s.intent = r.intent and s.side = 'from'
+                                           and r.src_number between s.lo and s.hi))
+)
+select srcaddr as src, dstaddr as dst, port_span(min(dstport), max(dstport)) as ports,
+       min(start_time) as first_seen, max(end_time) as last_seen, count(*) as flows, sum(bytes) as bytes,
+       intent as detail,
+       'srcaddr = ''' || srcaddr || ''' and dstaddr = ''' || dstaddr || '''' as evidence
+from violations
+group by srcaddr, dstaddr, intent
