@@ -113,8 +113,42 @@ with a built-in's name replaces it. A header flowlake cannot read is an error th
 The SQL is DuckDB's and sees the views `flows` (every record, limited by `--since`/`--from`/`--to`
 and `--where`), `traffic`, `vpc_flow_logs` (the columns of AWS's Athena table) and `web_logs`,
 the tables `protocols` and `ports`, and the macros `is_private(addr)` (RFC 1918, 100.64.0.0/10,
-loopback, link-local, IPv6 ULA and link-local), `is_ipv6(addr)`, `protocol_name(number)` and
-`port_name(port)`. The file runs unchanged in the DuckDB shell once its `$params` are set.
+loopback, link-local, IPv6 ULA and link-local), `is_ipv6(addr)`, `protocol_name(number)`,
+`port_name(port)`, `ip_int(addr)` (the address as an unsigned 128-bit integer, for ranges and CIDRs)
+and the enrichment macros below. The file runs unchanged in the DuckDB shell once its `$params` are
+set (and, for the enrichment macros, the cache attached as `geo`).
+
+## Address enrichment
+
+Every connection (reports, `flowlake query`, `flowlake explain`, the dashboard) has these macros, so
+any SQL can call them on any address column:
+
+| macro | gives |
+|---|---|
+| `country(addr)` | ISO country code of a public address (`US`), NULL for private, reserved and unplaced ones |
+| `country_name(addr)` | the country's English name (`United States`) |
+| `as_name(addr)` | name of the autonomous system announcing the address (`AMAZON-02`); the data has no AS numbers |
+| `aws_service(addr)` | the AWS service of the address from an AWS `ip-ranges.json` (`S3`, `EC2`; `AMAZON` only where no narrower service is listed), NULL without one |
+| `addr_class(addr [, service])` | `private`, `aws-service` (when `service`, e.g. `pkt_dst_aws_service`, is not NULL, or `aws_service(addr)` knows it) or `public`; NULL for NULL or unparseable addresses |
+
+Countries and AS names come from MaxMind's GeoLite2 Country and ASN data as the PyPI package
+[geoip2fast](https://github.com/rabuchaim/geoip2fast) 1.2.2 ships it (IPv4 and IPv6, June 2024; no
+download at run time). On first use flowlake turns it into a DuckDB file in its cache folder
+(`FLOWLAKE_CACHE`, else `$XDG_CACHE_HOME/flowlake` or `~/.cache/flowlake`; about 18 MB, a few
+seconds, once per machine), which each connection attaches read-only as `geo`: a lookup is a hash
+join on the address's /16 (IPv4) or /32 (IPv6) and a range test, so the macros cost little even per
+row (`country(srcaddr)` over a million rows takes about 0.2 s; the reports group by address first).
+The GeoLite2 data is MaxMind's, under the
+[GeoLite2 End User License Agreement](https://www.maxmind.com/en/geolite2/eula) and CC BY-SA 4.0:
+*This product includes GeoLite2 data created by MaxMind, available from
+[https://www.maxmind.com](https://www.maxmind.com).* geoip2fast itself is MIT-licensed.
+
+AWS services: the `pkt-src-aws-service` and `pkt-dst-aws-service` fields (version 5) name the
+service of a public address in the record itself; for other addresses, put AWS's published
+`ip-ranges.json` in the lake's metadata folder (`LAKE/_flowlake/ip-ranges.json`: every command and
+the dashboard use it) or give it to `report`, `query` or `explain` as `--ip-ranges FILE`. A broken
+file in the lake is a warning (AWS services are then not classified); a broken `--ip-ranges` file
+is an error (exit 2).
 
 ## The Athena console's named queries
 

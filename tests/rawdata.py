@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,3 +53,25 @@ def _text_rows(path: Path) -> Iterator[dict[str, str]]:
 
 def utc(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def geoip2fast_lookups(addresses: Iterable[str]) -> dict[str, tuple[str | None, str | None, str | None]]:
+    """Country code, country name and AS name of each address by geoip2fast's own lookups (None where it
+    places none; the data's AS name of private and reserved ranges, IANA.ORG, is none). Two slips of those
+    lookups are stepped around: with its IPv4 file it calls Andorra private (its reserved ids end one
+    earlier there), and with its combined file it stretches IPv4 AS networks by IPv6 prefix lengths; so
+    countries come from the combined file and IPv4 AS names from the IPv4 file. Its data lives in module
+    globals, so one instance at a time."""
+    from geoip2fast import GeoIP2Fast
+
+    unique = sorted(set(addresses))
+    combined = GeoIP2Fast(geoip2fast_data_file="geoip2fast-asn-ipv6.dat.gz")
+    found = {a: combined.lookup(a) for a in unique}
+    ipv4 = GeoIP2Fast(geoip2fast_data_file="geoip2fast-asn.dat.gz")
+    as_names = {a: ipv4.lookup(a).asn_name if ":" not in a else found[a].asn_name for a in unique}
+    answers = {}
+    for address, r in found.items():
+        known = not r.is_private and r.country_code not in ("--", "")
+        answers[address] = (r.country_code if known else None, r.country_name if known else None,
+                            None if as_names[address] == "IANA.ORG" else as_names[address] or None)
+    return answers

@@ -696,3 +696,46 @@ def test_overview_says_why_there_is_no_band_before_two_days_of_history(server: s
     assert tab.page.get_by_test_id("timeseries-band-note").inner_text() == \
         "no expected band: no traffic in the 28 days before this range to learn from"
     no_errors(tab)
+
+
+# ---------------------------------------------------------------------------------------------
+# Explain.
+
+def inbound_reject(records: list[Row]) -> tuple[tuple[str, str, int, int], list[Row]]:
+    """The busiest request of the day (source, destination, port, protocol) rejected where it arrives,
+    never accepted and never answered: `flowlake explain` must call it an inbound reject."""
+    day = [r for r in in_range(records) if carries_traffic(r)]
+    legs: dict[tuple, list[Row]] = defaultdict(list)
+    for r in day:
+        legs[(r["srcaddr"], r["dstaddr"], r["dstport"], r["protocol"])].append(r)
+    replies = {(r["dstaddr"], r["srcaddr"], r["srcport"], r["protocol"]) for r in day}
+    for key, rows in sorted(legs.items(), key=lambda item: (-len(item[1]), item[0])):
+        if (len(rows) > 1 and key not in replies and all(r["action"] == "REJECT" for r in rows)
+                and all(r["flow_direction"] != "egress" and r["reject_reason"] is None for r in rows)):
+            return key, rows
+    raise AssertionError("the generated day has no rejected inbound request")
+
+
+def test_explain_page_says_why_and_shows_the_evidence(server: str, records, tab: Tab) -> None:
+    """The form filled in and submitted as a user does; the verdict, evidence and chart against the records."""
+    (src, dst, port, protocol), rows = inbound_reject(records)
+    tab.open(f"{server}/explain?{RANGE}")
+    assert tab.page.locator('[data-card="explain-verdict"] .card-message').inner_text().startswith("Give a source")
+    for field, value in (("client", src), ("server", dst), ("server_port", str(port)), ("proto", str(protocol))):
+        tab.page.fill(f'[data-testid="explain-{field}"]', value)
+    with tab.reloading():
+        tab.page.click('[data-testid="explain-submit"]')
+    assert {"client": src, "server": dst, "server_port": str(port), "proto": str(protocol)}.items() <= dict(
+        tab.query()).items()
+    assert tab.page.get_attribute('[data-testid="explain-headline"]', "data-verdict") == "inbound-reject"
+    assert dst in tab.page.inner_text('[data-testid="explain-summary"]') or "rejected inbound" in tab.page.inner_text(
+        '[data-testid="explain-summary"]')
+    shown = Counter()
+    for row in tab.table("explain-evidence-table"):
+        shown[(row["interface_id"], row["leg"], row["action"])] += int(row["flows"])
+    assert shown == Counter((r["interface_id"], "request", r["action"]) for r in rows)
+    [pair] = tab.table("explain-pairs-table")
+    assert (pair["srcaddr"], pair["dstaddr"], int(pair["rejected"])) == (src, dst, len(rows))
+    traces = tab.chart("chart-explain")
+    assert [t["name"] for t in traces] == ["request reject"] and sum(traces[0]["y"]) == len(rows)
+    no_errors(tab)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import HEADER, aws_key, count, rows, run_cli, text_object, v2_line, write_object
+from flowlake import cases
 from flowlake.sources.keys import parse_key
 
 
@@ -122,11 +123,18 @@ def test_demo_generates_and_ingests(tmp_path: Path) -> None:
     result = run_cli("demo", "--records", "5000", "--dir", str(tmp_path / "demo"), "--no-serve")
     assert result.returncode == 0, result.stderr.decode()
     assert "Top talkers" in result.stdout.decode()
+    lake = tmp_path / "demo" / "lake"
     incidents = sum(len(gzip.decompress(p.read_bytes()).splitlines()) - 1
                     for p in (tmp_path / "demo" / "data" / "history").rglob("*_incidents.log.gz"))
-    assert incidents and count(tmp_path / "demo" / "lake") == 5000 + incidents
-    stored = rows(tmp_path / "demo" / "lake", "select count(*), count(distinct rule) from findings")
+    assert incidents and count(lake, f"account_id <> '{cases.ACCOUNT}'") == 5000 + incidents
+    stored = rows(lake, "select count(*), count(distinct rule) from findings")
     assert stored[0][0] > 0 and stored[0][1] > 5
+    raw = [line for path in (tmp_path / "demo" / "data" / "cases").rglob("*.log.gz")
+           for line in gzip.decompress(path.read_bytes()).decode().splitlines()[1:]]
+    assert count(lake, f"account_id = '{cases.ACCOUNT}'") == len(raw) > 0
+    explained = run_cli("explain", "--lake", str(lake), "--src", cases.CLIENTS[0], "--dst", cases.WEB[2], "--port",
+                        "443", "--format", "json")
+    assert json.loads(explained.stdout)["verdict"] == "return-path-reject"
 
 
 def test_progress_shows_on_a_terminal_and_not_in_a_pipe(inbox: Path, lake: Path) -> None:

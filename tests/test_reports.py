@@ -32,7 +32,7 @@ from flowlake.cli import cli
 from flowlake.cli import report as _registers_report  # noqa: F401
 from flowlake.engine import catalog
 from flowlake.generate import generate
-from rawdata import Row, read_raw, utc
+from rawdata import Row, geoip2fast_lookups, read_raw, utc
 
 END = datetime(2026, 11, 27, tzinfo=UTC)
 BUILTIN = catalog.load("reports")
@@ -256,6 +256,28 @@ def web_clients(records: list[Row], p: dict) -> list[dict]:
     return order(rows, "-requests", "client")
 
 
+def public_ends(records: list[Row]) -> list[Row]:
+    """Each flow with a public end, keyed by it: the source when it is public, else the destination."""
+    return [Row(r, addr=r["dstaddr"] if private(r["srcaddr"]) else r["srcaddr"]) for r in traffic(records)
+            if public(r["srcaddr"]) or public(r["dstaddr"])]
+
+
+def top_countries(records: list[Row], p: dict) -> list[dict]:
+    rows = public_ends(records)
+    geo = geoip2fast_lookups(r["addr"] for r in rows)
+    rows = [Row(r, country=geo[r["addr"]][0], country_name=geo[r["addr"]][1]) for r in rows]
+    return order(rollup(rows, ("country", "country_name"), lambda g: {**sums(g), "addresses": distinct(g, "addr")}),
+                 "-bytes", "country")
+
+
+def top_asns(records: list[Row], p: dict) -> list[dict]:
+    rows = public_ends(records)
+    geo = geoip2fast_lookups(r["addr"] for r in rows)
+    rows = [Row(r, as_name=geo[r["addr"]][2], country=geo[r["addr"]][0]) for r in rows]
+    return order(rollup(rows, ("as_name",), lambda g: {**sums(g), "addresses": distinct(g, "addr"),
+                                                       "countries": distinct(g, "country")}), "-bytes", "as_name")
+
+
 def named_ports(rows: list[dict]) -> list[dict]:
     return [{"dstport": r["dstport"], "protocol": protocol_name(r["protocol"]), "service": PORTS.get(r["dstport"]),
              **{k: v for k, v in r.items() if k not in ("dstport", "protocol")}} for r in rows]
@@ -304,6 +326,8 @@ EXPECTED: dict[str, Expect] = {
     "ssh-rdp": listing(lambda r, p: r["dstport"] in (22, 3389),
                        "start_time interface_id srcaddr dstaddr dstport action packets bytes",
                        "-start_time", "interface_id", "srcaddr", "dstaddr"),
+    "top-asns": top_asns,
+    "top-countries": top_countries,
     "top-destinations": top("dstaddr"),
     "top-instances": top("instance_id"),
     "top-interfaces": top("interface_id"),

@@ -28,7 +28,7 @@ from flowlake.lake import rollup
 from flowlake.lake.store import Lake
 from flowlake.web.app import create_app
 from flowlake.web.cache import Answers
-from rawdata import Row, read_raw
+from rawdata import Row, geoip2fast_lookups, read_raw
 
 END = datetime(2026, 11, 27, tzinfo=UTC)
 RANGE = {"from": "2026-11-26T00:00Z", "to": "2026-11-27T00:00Z"}
@@ -360,3 +360,66 @@ def test_one_computation_serves_every_request_waiting_for_it() -> None:
         with pytest.raises(ValueError, match="bad question"):
             answers.get("bad", broken)
     assert len(calls) == 3
+
+
+def test_explain_answers_as_the_command_does(plain: TestClient, lake) -> None:
+    """The busiest rejected request of the day: /api/explain (filters and range applied) and `flowlake explain`."""
+    path, records = lake
+    day = [r for r in records if r["action"] == "REJECT" and r["start_time"] >= datetime(2026, 11, 26, tzinfo=UTC)]
+    (src, dst, port), _ = Counter((r["srcaddr"], r["dstaddr"], r["dstport"]) for r in day).most_common(1)[0]
+    answer = plain.get("/api/explain", params={**RANGE, "client": src, "server": dst, "server_port": port}).json()
+    command = run_cli("explain", "--lake", str(path), "--src", src, "--dst", dst, "--port", str(port), "--from",
+                      RANGE["from"], "--to", RANGE["to"], "--format", "json")
+    assert command.returncode == 0, command.stderr.decode()
+    assert answer == json.loads(command.stdout)
+    pair = [r for r in day if (r["srcaddr"], r["dstaddr"], r["dstport"]) == (src, dst, port)]
+    bpa = any(r["reject_reason"] == "BPA" for r in pair)
+    assert answer["evidence"] and (answer["verdict"] == "bpa") == bpa
+    accepted = plain.get("/api/explain", params={**RANGE, "client": src, "server": dst, "server_port": port,
+                                                 "action": "ACCEPT"}).json()  # a filter, as on every call
+    assert {e["action"] for e in accepted["evidence"]} <= {"ACCEPT"}
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"client": "10.0.0.1"}, "server"),
+    ({"client": "10.0.0.999", "server": "10.0.0.1"}, "client: not an IP address or CIDR"),
+    ({"client": "10.0.0.1", "server": "10.0.0.2", "proto": "tcpx"}, "proto: not a protocol name"),
+    ({"client": "10.0.0.1", "server": "10.0.0.2", "server_port": 70000}, "less than or equal to 65535"),
+    ({"client": "10.0.0.1", "server": "10.0.0.2", "server_port": 22, "proto": "icmp"}, "leave out server_port"),
+])
+def test_explain_refuses_bad_parameters(plain: TestClient, params: dict, message: str) -> None:
+    response = plain.get("/api/explain", params={**RANGE, **params})
+    assert response.status_code in (400, 422) and message in response.text
+
+
+def test_enriched_dimensions_filters_and_flow_columns(client: TestClient, lake) -> None:
+    """src_country, dst_as_name and src_class against geoip2fast's own lookups of the records' addresses."""
+    ok = [r for r in in_range(lake[1]) if carries_traffic(r)]
+    geo = geoip2fast_lookups({a for r in ok for a in (r["srcaddr"], r["dstaddr"])})
+    for by, pick in (("src_country", lambda r: geo[r["srcaddr"]][0]), ("dst_as_name", lambda r: geo[r["dstaddr"]][2]),
+                     ("src_class", lambda r: "private" if is_private(r["srcaddr"])
+                      else "aws-service" if r["pkt_src_aws_service"] else "public")):
+        sums: Counter = Counter()
+        for r in ok:
+            sums[pick(r)] += r["bytes"] or 0
+        expected = sorted(sums.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))[:5]
+        got = get(client, "/api/top", by=by, limit=5)
+        assert [(row[by], row["bytes"]) for row in got["rows"]] == expected, by
+    country = next(c for c, _ in Counter(geo[r["srcaddr"]][0] for r in ok).most_common() if c)
+    keep = [r for r in in_range(lake[1]) if r["srcaddr"] and geo.get(r["srcaddr"], (None,))[0] == country]
+    assert get(client, "/api/summary", src_country=country)["current"]["flows"] == len(keep)
+    series = get(client, "/api/timeseries", by="src_country", limit=3)["series"]
+    assert sum(p[1] for s in series for p in s["points"]) == sum(r["bytes"] or 0 for r in ok)
+    page = get(client, "/api/flows", size=50, sort="bytes", src_country=country)
+    assert page["rows"] and all(row["src_country"] == country for row in page["rows"])
+    for row in page["rows"]:
+        assert (row["dst_country"], row["dst_as_name"]) == geo[row["dstaddr"]][::2]
+
+
+PRIVATE_NETS = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                                                  "127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128")]
+
+
+def is_private(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return any(ip in net for net in PRIVATE_NETS if net.version == ip.version)

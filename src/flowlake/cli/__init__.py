@@ -15,9 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+import duckdb
 import pyarrow as pa
 
-from flowlake import __version__
+from flowlake import __version__, enrich
 from flowlake.lake.store import Lake, LakeNotFound
 from flowlake.output import FORMATS
 from flowlake.timerange import TimeRange
@@ -55,6 +56,26 @@ def time_options(f: Callable) -> Callable:
     return wrapper
 
 
+def ip_ranges_option(f: Callable) -> Callable:
+    """`--ip-ranges FILE`: an AWS ip-ranges.json that classifies AWS addresses instead of the lake's own
+    (LAKE/_flowlake/ip-ranges.json), handed on as `prepare`, the argument `connect` runs it with."""
+
+    @click.option("--ip-ranges", "ip_ranges", metavar="FILE",
+                  type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help="AWS's ip-ranges.json, for aws_service() and addr_class() (default: the lake's own).")
+    @functools.wraps(f)
+    def wrapper(*args, ip_ranges: Path | None, **kwargs):
+        def prepare(con: duckdb.DuckDBPyConnection) -> None:
+            try:
+                enrich.aws_ranges(con, ip_ranges)
+            except enrich.EnrichError as exc:
+                raise UsageProblem(str(exc)) from None
+
+        return f(*args, prepare=prepare if ip_ranges else None, **kwargs)
+
+    return wrapper
+
+
 def output_options(default: str = "table") -> Callable:
     def decorate(f: Callable) -> Callable:
         f = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
@@ -88,6 +109,7 @@ def commands() -> click.Group:
         athena,
         aws,
         demo,
+        explain,
         findings,
         forecast,
         generate,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from flowlake import findings, output
+from flowlake import cases, findings, output
 from flowlake.cli import cli
 from flowlake.cli.serve import serve
 from flowlake.engine.duckdb import connect
@@ -55,7 +55,9 @@ def demo_command(records: int, folder: Path, port: int, live_every: float, servi
     inject(data / "history", SEED, end)
     click.echo(f"generated {made.records:,} records in {made.objects:,} objects under {data}/history, "
                "and security incidents in the last day", err=True)
-    click.echo(ingest(lake, local_objects([str(data / "history")])).summary(), err=True)
+    click.echo(f"and {cases.write(data / 'cases', end):,} records of traffic for `flowlake explain` to diagnose "
+               f"(docs/explain.md) under {data}/cases", err=True)
+    click.echo(ingest(lake, local_objects([str(data / "history"), str(data / "cases")])).summary(), err=True)
     click.echo(f"stored {_find(lake, data / 'history' / RULE_INPUTS):,} findings of the last 24 hours"
                f" (flowlake findings --lake {lake.root})", err=True)
     if not serving:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import duckdb
 
 from flowlake import output
-from flowlake.cli import EXIT_USAGE, cli, lake_option, open_lake, output_options, time_options
+from flowlake.cli import EXIT_USAGE, cli, ip_ranges_option, lake_option, open_lake, output_options, time_options
 from flowlake.engine.duckdb import connect
 from flowlake.timerange import TimeRange
 
@@ -18,14 +19,15 @@ from flowlake.timerange import TimeRange
 @click.argument("sql")
 @lake_option
 @time_options
+@ip_ranges_option
 @output_options()
 @click.option("--explain", is_flag=True, help="Say which files and bytes the query scans, then run it.")
 @click.option("--dialect", type=click.Choice(["duckdb", "athena"]), default="duckdb", show_default=True,
               help="athena: Athena (Trino) SQL, such as AWS's sample queries on `vpc_flow_logs`, translated to DuckDB.")
-def query_command(sql: str, lake: Path, when: TimeRange, fmt: str, output: Path | None, explain: bool,
-                  dialect: str) -> None:
+def query_command(sql: str, lake: Path, when: TimeRange, prepare: Callable | None, fmt: str, output: Path | None,
+                  explain: bool, dialect: str) -> None:
     """Run DuckDB SQL (or Athena SQL: --dialect athena) over the view `flows` (the lake, limited to the time range)."""
-    con, scan = connect(open_lake(lake), when)
+    con, scan = connect(open_lake(lake), when, prepare=prepare)
     if dialect == "athena":
         sql = _from_athena(con, sql)
     if explain:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import duckdb
 
-from flowlake.cli import EXIT_USAGE, UsageProblem, cli, open_lake, output_options, time_options
+from flowlake.cli import EXIT_USAGE, UsageProblem, cli, ip_ranges_option, open_lake, output_options, time_options
 from flowlake.cli.query import emit
 from flowlake.engine import catalog
 from flowlake.engine.duckdb import connect
@@ -32,14 +33,15 @@ def load_reports(lake: Path | None, extra: tuple[Path, ...]) -> dict[str, catalo
 @click.option("--lake", "lake", envvar="FLOWLAKE_LAKE", metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path), help="Lake folder (env FLOWLAKE_LAKE).")
 @time_options
+@ip_ranges_option
 @output_options()
 @click.option("--where", metavar="SQL", help="Only flows matching this condition, e.g. \"dstport = 22\".")
 @click.option("--limit", type=click.IntRange(1), help="Rows to show (reports that rank).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A report parameter (repeatable).")
 @click.option("--reports", "report_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="A folder of your own report .sql files (repeatable).")
-def report_command(name: str | None, list_: bool, lake: Path | None, when: TimeRange, fmt: str,
-                   output: Path | None, where: str | None, limit: int | None, params: tuple[str, ...],
+def report_command(name: str | None, list_: bool, lake: Path | None, when: TimeRange, prepare: Callable | None,
+                   fmt: str, output: Path | None, where: str | None, limit: int | None, params: tuple[str, ...],
                    report_dirs: tuple[Path, ...]) -> None:
     """Run a named report over the lake (`flowlake report --list` shows them)."""
     reports = load_reports(lake, report_dirs)
@@ -58,7 +60,7 @@ def report_command(name: str | None, list_: bool, lake: Path | None, when: TimeR
         values["limit"] = str(limit)
     try:
         # The rollups hold no per-record columns for `--where` to filter: with it, the records answer.
-        con, _ = connect(open_lake(lake), when, where, rollups=where is None)
+        con, _ = connect(open_lake(lake), when, where, prepare, rollups=where is None)
         reader = run(con, asset, bind(asset, values, con, when), rolled=when if where is None else None)
     except ReportError as exc:
         raise UsageProblem(str(exc)) from None

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from flowlake import enrich
 from flowlake.lake import findings, rollup
 from flowlake.lake.ledger import FileEntry
 from flowlake.lake.store import Lake
@@ -44,7 +45,8 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
             ) -> tuple[duckdb.DuckDBPyConnection, Scan]:
     """A connection with the `flows` view over the lake, limited to `when` and the SQL filter `where`,
     plus `traffic` (flows that carry traffic), `web_logs` (limited to `when`), `vpc_flow_logs` (shaped
-    like AWS's Athena table), `findings` (every stored finding), the reference tables and the macros.
+    like AWS's Athena table), `findings` (every stored finding), the reference tables, the macros and the
+    enrichment (`flowlake.enrich`).
     `prepare` runs first, for functions
     or variables that `where` uses. With `rollups`, also `rollup_NAME` for each rollup: its rows over
     the range, from the rollups of files the range holds whole and from the rows of the others (`where`
@@ -58,6 +60,7 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
         ledger.close()
     con = duckdb.connect()
     _setup(con)
+    enrich.install(con, lake.root)
     if prepare:
         prepare(con)
     _views(con, "flows", lake, files, lake_schema(), _time_conditions("start_time", when))

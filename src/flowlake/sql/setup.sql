@@ -11,3 +11,14 @@ create or replace macro ipv4_number(a) as
     + try_cast(split_part(a, '.', 3) as bigint) * 256 + try_cast(split_part(a, '.', 4) as bigint);
 create or replace macro port_span(lo, hi) as
     case when lo = hi then cast(lo as varchar) else cast(lo as varchar) || '-' || cast(hi as varchar) end;
+-- An address as an unsigned 128-bit integer (IPv4 in 0 .. 2^32-1), for CIDR and range tests; NULL if not parseable.
+create or replace macro ip4_int(a) as
+    try_cast(split_part(a, '.', 1) as uhugeint) * 16777216 + try_cast(split_part(a, '.', 2) as uhugeint) * 65536
+    + try_cast(split_part(a, '.', 3) as uhugeint) * 256 + try_cast(split_part(a, '.', 4) as uhugeint);
+create or replace macro ip6_groups(a) as
+    list_filter(string_split(a, ':'), lambda g: g <> '');
+create or replace macro ip6_int(a) as try_cast('0x' || array_to_string(list_transform(
+    case when contains(a, '::') then list_concat(ip6_groups(split_part(a, '::', 1)),
+        list_transform(range(8 - len(ip6_groups(a))), lambda x: '0'), ip6_groups(split_part(a, '::', 2)))
+    else string_split(a, ':') end, lambda g: lpad(g, 4, '0')), '') as uhugeint);
+create or replace macro ip_int(a) as if(contains(a, ':'), ip6_int(lower(a)), ip4_int(a));

@@ -31,7 +31,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.staticfiles import StaticFiles
 from starlette.background import BackgroundTask
 
-from flowlake import __version__, forecast
+from flowlake import __version__, explain, forecast
 from flowlake.engine.duckdb import connect
 from flowlake.lake import rollup
 from flowlake.lake.store import Lake
@@ -44,10 +44,11 @@ from flowlake.web.dashboard import Period, QuestionError
 from flowlake.web.filters import ALIASES, DIMENSIONS, SCHEMA, SPECIAL, FilterError, Filters, install
 
 log = logging.getLogger(__name__)
-PAGES = ("/", "/explore", "/flows", "/sql", "/findings", "/forecasts")
+PAGES = ("/", "/explore", "/flows", "/sql", "/findings", "/forecasts", "/explain")
 PRESETS = ("15m", "1h", "6h", "24h", "7d", "30d")
 API_KEYS = {"since", "from", "to", "metric", "unit", "by", "limit", "previous", "page", "size", "sort", "order",
-            "max", "token", "top", "history", "horizon", "step", "level", "seconds"}
+            "max", "token", "top", "history", "horizon", "step", "level", "seconds", "client", "server", "server_port",
+            "proto"}
 UI_KEYS = {"tz", "refresh", "graph", "q", "stack", "band", "series"}
 """Page state the front end keeps in its URL and may pass along (download links): not filters."""
 COOKIE = "flowlake_token"
@@ -236,6 +237,23 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
             return forecasts.band(con, period, metric, seconds, level / 100, filters.sql, _totals_hold(filters))
 
         return cached(request, period, work)
+
+    @app.get("/api/explain")
+    def explain_traffic(request: Request, client: str, server: str,
+                        server_port: Annotated[int | None, Query(ge=0, le=65535)] = None, proto: str | None = None,
+                        since: str | None = None, from_: Annotated[str | None, Query(alias="from")] = None,
+                        to: str | None = None) -> Response:
+        """Why traffic from `client` to `server` (addresses or CIDRs) on `server_port` and `proto` is not getting
+        through, among the flows the filters keep: the verdict, the evidence per interface, the address pairs
+        and the flows over time, as `flowlake explain --format json` gives them."""
+        try:
+            question = explain.Question.parse(client, server, server_port, proto,
+                                              ("client", "server", "server_port", "proto"))
+        except explain.ExplainError as exc:
+            raise HTTPException(400, str(exc)) from None
+        period, filters = _period(since, from_, to), _filters(request)
+        return cached(request, period, lambda: explain.explain(
+            _open(lake, filters, period.start, period.end), question, TimeRange(period.start, period.end)).to_json())
 
     @app.get("/api/flows")
     def flows(request: Request, since: str | None = None, from_: Annotated[str | None, Query(alias="from")] = None,

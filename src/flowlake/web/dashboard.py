@@ -16,7 +16,7 @@ import duckdb
 
 from flowlake.lake import rollup
 from flowlake.reports import BUCKETS, MAX_POINTS
-from flowlake.web.filters import COLUMNS, DIMENSIONS, PORT_NAMES, PROTOCOL_NAMES, Filters
+from flowlake.web.filters import COLUMNS, DIMENSIONS, ENRICHED, PORT_NAMES, PROTOCOL_NAMES, Filters
 
 METRICS = {"bytes": "sum(bytes)", "packets": "sum(packets)", "flows": "count(*)"}
 ROLLED_METRICS = {"bytes": "sum(bytes)", "packets": "sum(packets)", "flows": "sum(flows)"}
@@ -71,6 +71,17 @@ def dimensions(by: list[str]) -> list[str]:
     if len(set(by)) != len(by):
         raise QuestionError("each dimension once")
     return by
+
+
+def _reads(dims: list[str]) -> set[str]:
+    """The columns the dimensions read: an enriched one reads its addresses."""
+    return {c for d in dims for c in (ENRICHED[d][1] if d in ENRICHED else (d,))}
+
+
+def _source(table: str, dims: list[str]) -> str:
+    """`table`, with the enriched dimensions among `dims` added as columns of that name."""
+    added = [f'{ENRICHED[d][0]} as "{d}"' for d in dims if d in ENRICHED]
+    return f"(select *, {', '.join(added)} from {table})" if added else table
 
 
 def metric(name: str) -> str:
@@ -134,14 +145,14 @@ def timeseries(con: duckdb.DuckDBPyConnection, period: Period, metric_name: str,
     dims = dimensions(by)
     seconds = bucket_seconds(period)
     cols = ", ".join(f'"{d}"' for d in dims)
-    rolled = _rolled({*dims, "t"}, filters) if seconds % 300 == 0 else None
+    rolled = _rolled({*_reads(dims), "t"}, filters) if seconds % 300 == 0 else None
     if rolled:  # the rollup's `t` is a five-minute bucket: coarser buckets are whole multiples of it
         table, where = rolled
         buckets = (f"select t - t % $seconds as t, {cols + ',' if dims else ''} {ROLLED_METRICS[metric_name]} as v"
-                   f" from {table} where {where} group by all")
+                   f" from {_source(table, dims)} where {where} group by all")
     else:
         buckets = (f'select "start" - "start" % $seconds as t, {cols + "," if dims else ""} {value} as v'
-                   f' from traffic where "start" >= $lo and "start" < $hi group by all')
+                   f' from {_source("traffic", dims)} where "start" >= $lo and "start" < $hi group by all')
     join = " and ".join(f'b."{d}" is not distinct from top."{d}"' for d in dims) or "true"
     keys = ", ".join(f'top."{d}"' for d in dims)
     sql = f"""
@@ -208,7 +219,7 @@ def top(con: duckdb.DuckDBPyConnection, metric_name: str, by: list[str], limit: 
         raise QuestionError("top needs at least one dimension (by=srcaddr)")
     cols = ", ".join(f'"{d}"' for d in dims)
     names = "".join(f', {NAMED[d]}("{d}") as "{d}_name"' for d in dims if d in NAMED)
-    rolled = _rolled(set(dims), filters)
+    rolled = _rolled(_reads(dims), filters)
     table, where, count = (*rolled, "sum(flows)") if rolled else ("traffic", "true", "count(*)")
     if table == "rollup_pairs" and set(dims) == {"srcaddr", "dstaddr"}:
         keyed = _top_pairs(con, metric_name, dims, limit, where)
@@ -216,7 +227,7 @@ def top(con: duckdb.DuckDBPyConnection, metric_name: str, by: list[str], limit: 
             return _top_answer(dims, metric_name, keyed)
     sql = f"""
         with g as (
-            select {cols}, sum(bytes) as bytes, sum(packets) as packets, {count} as flows from {table}
+            select {cols}, sum(bytes) as bytes, sum(packets) as packets, {count} as flows from {_source(table, dims)}
             where {where} group by all
         ), ranked as (
             select *, sum(bytes) over () as all_bytes, sum(packets) over () as all_packets,
@@ -292,13 +303,17 @@ def health(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict:
 
 
 def flows_sql(sort: str, order: str) -> str:
-    """The records, sorted, with protocol names: for the Flows page and its downloads."""
+    """The records, sorted, with protocol names and the enriched address columns: for the Flows page and its
+    downloads."""
     if sort not in COLUMNS:
         raise QuestionError(f"cannot sort by {sort!r}: not a column")
     if order not in ("asc", "desc"):
         raise QuestionError("order is asc or desc")
-    return (f'select * exclude ("date"), protocol_name(protocol) as protocol_name from flows'
-            f' order by "{sort}" {order} nulls last, object_id, start_time limit $limit offset $offset')
+    ordered = f'order by "{sort}" {order} nulls last, object_id, start_time'
+    enriched = ", ".join(f'{expression} as "{name}"' for name, (expression, _, _) in ENRICHED.items())
+    # The enrichment is worked out for the page's rows only, after the sort and the limit.
+    return (f'with page as (select * exclude ("date"), protocol_name(protocol) as protocol_name from flows'
+            f' {ordered} limit $limit offset $offset) select *, {enriched} from page {ordered}')
 
 
 def flows_page(con: duckdb.DuckDBPyConnection, page: int, size: int, sort: str, order: str) -> dict:

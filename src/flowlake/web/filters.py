@@ -37,10 +37,23 @@ SPECIAL = {"port": ("dstport", "srcport or dstport equals the value"),
 """Filter keys that are more than an equality: the column they are about, and what they match."""
 NOT_DIMENSIONS = {"bytes", "packets", "start", "end", "start_time", "end_time", "object_id"}
 
+ENRICHED = {
+    "src_class": ("addr_class(srcaddr, pkt_src_aws_service)", ("srcaddr", "pkt_src_aws_service"),
+                  "srcaddr is private, public or aws-service"),
+    "dst_class": ("addr_class(dstaddr, pkt_dst_aws_service)", ("dstaddr", "pkt_dst_aws_service"),
+                  "dstaddr is private, public or aws-service"),
+    "src_country": ("country(srcaddr)", ("srcaddr",), "Country of srcaddr (GeoLite2)"),
+    "dst_country": ("country(dstaddr)", ("dstaddr",), "Country of dstaddr (GeoLite2)"),
+    "src_as_name": ("as_name(srcaddr)", ("srcaddr",), "Autonomous system of srcaddr (GeoLite2)"),
+    "dst_as_name": ("as_name(dstaddr)", ("dstaddr",), "Autonomous system of dstaddr (GeoLite2)"),
+}
+"""Dimensions worked out from the addresses by the enrichment macros (flowlake.enrich): their SQL, the
+columns it reads, and what they are."""
+
 SCHEMA = lake_schema()
 COLUMNS: dict[str, pa.DataType] = {f.name: f.type for f in SCHEMA}
-DIMENSIONS = tuple(name for name in COLUMNS if name not in NOT_DIMENSIONS)
-"""Columns a chart can group by or a filter can match."""
+DIMENSIONS = (*(name for name in COLUMNS if name not in NOT_DIMENSIONS), *ENRICHED)
+"""Columns and enriched values a chart can group by or a filter can match."""
 
 
 class FilterError(ValueError):
@@ -102,6 +115,10 @@ class Filters:
         if key in ("src", "dst"):
             self.columns.add("srcaddr" if key == "src" else "dstaddr")
             return self._address("srcaddr" if key == "src" else "dstaddr", key, value)
+        if key in ENRICHED:
+            expression, columns, _ = ENRICHED[key]
+            self.columns |= set(columns)
+            return f"{expression} = {self._var(value)}"
         column = ALIASES.get(key, key)
         if column not in COLUMNS or column in NOT_DIMENSIONS:
             raise FilterError(f"unknown filter {key!r}: use one of {', '.join([*ALIASES, *SPECIAL])} or a column name")

@@ -6,6 +6,7 @@ import { mountControls, refreshSeconds, renderControls, showStatus, showUpdated 
 import { mountFilters, renderFilters } from "./filters.js";
 import * as state from "./state.js";
 import { h } from "./ui.js";
+import * as explain from "./pages/explain.js";
 import * as explore from "./pages/explore.js";
 import * as findings from "./pages/findings.js";
 import * as flows from "./pages/flows.js";
@@ -21,6 +22,7 @@ const PAGES = {
   "/sql": sql,
   "/findings": findings,
   "/forecasts": forecast,
+  "/explain": explain,
 };
 
 const main = document.getElementById("page");

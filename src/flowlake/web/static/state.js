@@ -10,6 +10,7 @@ const PAGE_KEYS = {
   "/sql": ["q", "limit", "graph"],
   "/findings": ["severity", "rule", "finding"],
   "/forecasts": ["metric", "by", "top", "history", "horizon", "series"],
+  "/explain": ["client", "server", "server_port", "proto"],
 };
 // Never filters: the server reads the same names as API or UI settings (web/app.py API_KEYS, UI_KEYS).
 const RESERVED = new Set([...GLOBAL_KEYS, ...Object.values(PAGE_KEYS).flat(), "max", "token"]);
