@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+SPARK  := $(VENV)/.installed-spark
 
-.PHONY: setup chromium test test-fast lint demo bench clean
+.PHONY: setup chromium java test test-fast lint demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +14,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The cross-engine tests run every report on Spark too: pyspark (the `spark` extra) and Java 17.
+$(SPARK): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,spark]'
+	touch $(SPARK)
+
+java:
+	@command -v java >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; } || \
+		{ echo "java is missing: run 'apt-get install openjdk-17-jre-headless' as root" >&2; exit 1; }
 
 # The browser tests drive Debian's chromium through Playwright (never `playwright install`).
 chromium:
@@ -23,7 +34,7 @@ chromium:
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
 
-test: setup chromium lint
+test: setup $(SPARK) chromium java lint
 	$(PY) -m pytest -q
 
 test-fast: setup chromium
@@ -32,10 +43,11 @@ test-fast: setup chromium
 demo: setup
 	$(VENV)/bin/flowlake demo --dir demo
 
-bench: setup
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+bench: setup java
+	$(PY) -m pip install --quiet -e '.[dev,bench,spark]'
 	$(PY) bench/ingest.py
 	$(PY) bench/reports.py
+	$(PY) bench/spark.py
 	$(PY) bench/dashboard.py
 	$(PY) bench/s3.py
 	$(PY) bench/forecast.py --write-doc

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from flowlake import athena
 from flowlake.engine.duckdb import connect
 from flowlake.lake.store import Lake
 from flowlake.sources.keys import KeyInfo, parse_key, prefix_for
+
+pytest_plugins = ["servers"]
 
 TODAY = dt.datetime.now(dt.UTC).date()
 WEEK_AGO = TODAY - dt.timedelta(days=7)
@@ -385,3 +388,154 @@ def test_ddl_checks_its_inputs() -> None:
             athena.raw_ddl(BUCKET, start=START, **kwargs)
     with pytest.raises(ValueError, match="s3://"):
         athena.lake_ddl("/local/lake", start=START)
+
+
+# -- Reports and rules as Athena SQL ------------------------------------------------------
+
+ATHENA_END = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory):
+    """5,000 generated records over two days, every format, and an access log."""
+    from test_reports import access_line, build, web_requests
+
+    root = tmp_path_factory.mktemp("athena-reports")
+    lake = build(root, {"records": 5_000, "days": 2, "end": ATHENA_END})
+    log = root / "access.log"
+    log.write_text("".join(access_line(request) + "\n" for request in web_requests(lake.records)))
+    assert run_cli("ingest-weblogs", str(log), "--lake", str(lake.path)).returncode == 0
+    return lake
+
+
+def athena_assets() -> list:
+    """The reports, and the detection rules where this build has them."""
+    from flowlake.engine import catalog
+
+    return [*catalog.load("reports").values(), *catalog.load("rules").values()]
+
+
+def as_athena_table(lake: Path):
+    """A DuckDB connection where `"default"."flows"` is the lake's table as `flowlake athena ddl --lake` declares
+    it on S3 (every file, the `date` partition), and `"default".web_logs` the lake's web logs."""
+    con, _ = connect(Lake(lake))
+    con.execute('create schema "default"')
+    con.execute('create table "default".flows as select * from flows_all')
+    con.execute('create table "default".web_logs as select * from web_logs_all')
+    athena.install(con)
+    return con
+
+
+@pytest.mark.parametrize("asset", athena_assets(), ids=lambda a: a.name)
+def test_every_asset_as_athena_sql_parses_and_gives_the_duckdb_answer(generated, asset) -> None:
+    from flowlake.reports import bind, run
+    from flowlake.timerange import TimeRange
+    from test_reports import params
+
+    ranges = [TimeRange(), TimeRange(ATHENA_END - dt.timedelta(hours=30), ATHENA_END - dt.timedelta(hours=3))]
+    for when in ranges:
+        duck, _ = connect(Lake(generated.path), when)
+        values = bind(asset, params(asset.name, generated.records), duck, when)
+        expected = run(duck, asset, values).read_all().to_pylist()
+        sql = athena.asset_sql(asset, values, when)
+        assert isinstance(sqlglot.parse_one(sql, read="athena"), exp.Query)
+        assert '"default"."flows"' in sql
+        assert not [p.name for p in asset.params if f"${p.name}" in sql or f":{p.name}" in sql]
+        answer = as_athena_table(generated.path).sql(athena.to_duckdb(sql)).to_arrow_table().to_pylist()
+        assert answer == expected if "order by" in asset.sql.lower() else sorted(map(str, answer)) == sorted(
+            map(str, expected))
+        assert expected or when, f"{asset.name} is empty on the test data: the comparison would prove nothing"
+
+
+def test_athena_sql_on_the_command_line(generated) -> None:
+    done = run_cli("athena", "sql", "top-talkers", "--limit", "3", "--from", "2026-11-25", "--to", "2026-11-26",
+                   "--table", "vpc_lake", "--database", "network")
+    assert done.returncode == 0, done.stderr.decode()
+    sql = done.stdout.decode()
+    assert '"network"."vpc_lake"' in sql and "LIMIT 3" in sql and "CAST('2026-11-25' AS DATE)" in sql
+    con, _ = connect(Lake(generated.path))
+    con.execute('create schema network')
+    con.execute('create table network.vpc_lake as select * from flows_all')
+    expected = con.execute("select srcaddr, sum(bytes) as bytes, sum(packets), count(*) from flows "
+                           "where start_time >= '2026-11-25' and start_time < '2026-11-27' and srcaddr is not null "
+                           "group by 1 order by 2 desc, 1 limit 3").fetchall()
+    assert con.execute(athena.to_duckdb(sql)).fetchall() == expected
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["nope"], "no report or rule named 'nope'"),
+    (["top-talkers", "--param", "nope=1"], "has no parameter nope"),
+    (["top-talkers", "--param", "limit=ten"], "--param limit must be an integer"),
+    (["traffic-from-source"], "needs --param src=..."),
+    (["traffic-over-time"], "an `auto` bucket needs --from and --to"),
+    (["top-talkers", "--table", "Flows-1"], "Athena table names are lowercase"),
+    (["top-talkers", "--workgroup", "w"], "--workgroup goes with --run"),
+    (["top-talkers", "--output", "s3://b/r", "--format", "json"], "--output, --format go with --run"),
+    (["top-talkers", "--run", "--output", "/tmp/results"], "--output is an s3://bucket/prefix"),
+])
+def test_athena_sql_usage_errors_exit_2(args: list[str], message: str) -> None:
+    done = run_cli("athena", "sql", *args, env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                                                "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    assert done.returncode == 2 and message in done.stderr.decode(), done.stderr.decode()
+
+
+def test_athena_sql_traffic_over_time_with_a_closed_range_picks_its_bucket() -> None:
+    done = run_cli("athena", "sql", "traffic-over-time", "--from", "2026-11-20", "--to", "2026-11-26")
+    assert done.returncode == 0 and "INTERVAL '1' HOUR" in done.stdout.decode()
+
+
+# -- athena sql --run, against moto's Athena through the proxy ----------------------------
+
+ATHENA_RESULTS = [("srcaddr", "varchar"), ("bytes", "bigint"), ("share", "double")]
+
+
+def canned_results(aws, rows: list[tuple]) -> None:
+    """What moto's Athena answers the next query with (it runs no SQL): the header row first, as Athena sends it."""
+    columns = [{"Name": name, "Label": name, "Type": kind, "Nullable": "UNKNOWN", "CaseSensitive": True,
+                "CatalogName": "hive", "SchemaName": "", "TableName": "", "Precision": 0, "Scale": 0}
+               for name, kind in ATHENA_RESULTS]
+    data = [{"Data": [{"VarCharValue": name} for name, _ in ATHENA_RESULTS]}]
+    data += [{"Data": [{} if v is None else {"VarCharValue": str(v)} for v in row]} for row in rows]
+    request = urllib.request.Request(f"{aws.moto.url}/moto-api/static/athena/query-results", method="POST",
+                                     data=json.dumps({"results": [{"rows": data, "column_info": columns}]}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    assert urllib.request.urlopen(request, timeout=30).status == 201
+
+
+def test_run_submits_the_printed_sql_and_prints_athenas_results(aws) -> None:
+    canned_results(aws, [("10.0.0.1", 12_345_678_901, 0.5), ("10.0.0.2", 7, None)])
+    printed = run_cli("athena", "sql", "top-talkers", "--limit", "2", "--database", "network")
+    done = run_cli("athena", "sql", "top-talkers", "--limit", "2", "--database", "network", "--run", "--workgroup",
+                   "primary", "--output", "s3://results-bucket/athena/", "--format", "json", env=aws.env)
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(done.stdout) == [{"srcaddr": "10.0.0.1", "bytes": 12_345_678_901, "share": 0.5},
+                                       {"srcaddr": "10.0.0.2", "bytes": 7, "share": None}]
+    [start] = aws.proxy.requests("StartQueryExecution")
+    request = json.loads(start.body)
+    assert request["QueryString"] == printed.stdout.decode()
+    assert request["WorkGroup"] == "primary" and request["QueryExecutionContext"] == {"Database": "network"}
+    assert request["ResultConfiguration"] == {"OutputLocation": "s3://results-bucket/athena/"}
+    assert aws.proxy.requests("GetQueryExecution") and aws.proxy.requests("GetQueryResults")
+
+
+def test_run_failed_query_exits_2_with_athenas_reason(aws) -> None:
+    reason = "COLUMN_NOT_FOUND: line 1:8: Column 'srcaddr' cannot be resolved"
+
+    def failed(exchange) -> bytes | None:
+        if exchange.operation != "GetQueryExecution":
+            return None
+        query_id = json.loads(exchange.body)["QueryExecutionId"]
+        return json.dumps({"QueryExecution": {"QueryExecutionId": query_id, "Status": {
+            "State": "FAILED", "StateChangeReason": reason}}}).encode()
+
+    aws.proxy.rewrite = failed
+    done = run_cli("athena", "sql", "top-talkers", "--run", env=aws.env)
+    assert done.returncode == 2
+    assert done.stderr.decode().strip().endswith(f"failed: {reason}")
+    assert not aws.proxy.requests("GetQueryResults")
+
+
+def test_run_access_denied_names_the_permission(aws) -> None:
+    aws.proxy.inject("denied", when=lambda e: e.operation == "StartQueryExecution")
+    done = run_cli("athena", "sql", "top-talkers", "--run", env=aws.env)
+    assert done.returncode == 2 and "athena:StartQueryExecution" in done.stderr.decode()

@@ -194,11 +194,16 @@ def coverage(records: list[Row], p: dict) -> list[dict]:
     return [everything, *rows]
 
 
+def least(group: list[Row], key: str) -> str | None:
+    """SQL `min`: the smallest value that is not NULL."""
+    return min((r[key] for r in group if r[key] is not None), default=None)
+
+
 def silent_interfaces(records: list[Row], p: dict) -> list[dict]:
     latest = max(r["end_time"] for r in records if r["end_time"] is not None)
     silence = timedelta(seconds=seconds(p.get("silence", "1 hour")))
     enis = rollup(records, ("interface_id",), lambda g: {
-        "account_id": g[0]["account_id"], "region": g[0]["region"], "last_seen": max(r["end_time"] for r in g)})
+        "account_id": least(g, "account_id"), "region": least(g, "region"), "last_seen": max(r["end_time"] for r in g)})
     return order([{**r, "silent_hours": math.floor((latest - r["last_seen"]).total_seconds() / 360 + 0.5) / 10}
                   for r in enis if r["last_seen"] < latest - silence], "-last_seen", "interface_id")
 

@@ -1,26 +1,33 @@
-"""Athena compatibility: Athena SQL run by DuckDB, and Athena tables over flow logs on S3.
+"""Athena compatibility: Athena SQL run by DuckDB, Athena tables over flow logs on S3, and the reports there.
 
 `flowlake query --dialect athena` translates Athena (Trino) SQL with sqlglot, so the queries
 people keep for Athena, AWS's documented samples among them, run unchanged on the
 `vpc_flow_logs` view. `flowlake athena ddl` prints the other direction: a `CREATE EXTERNAL
 TABLE` with partition projection over AWS's own S3 delivery layout, or over a flowlake lake
 copied to S3, so Athena finds every partition by itself (no `MSCK REPAIR`, no `ADD PARTITION`).
+`flowlake athena sql` prints any report or detection rule as Athena SQL over that lake table,
+and with `--run` submits it and reads the results.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import ClassVar
 
 import duckdb
+import pyarrow as pa
 import sqlglot
 from sqlglot.dialects.trino import Trino
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
+from flowlake.engine.catalog import SqlAsset
+from flowlake.engine.dialects import translate
+from flowlake.engine.duckdb import TRAFFIC
 from flowlake.lake.store import FLOWS_DIR
 from flowlake.schema import (
     BY_AWS,
@@ -31,6 +38,9 @@ from flowlake.schema import (
     parse_format_string,
     sql_type,
 )
+from flowlake.sources.aws import Aws, AwsOptions, SourceError, checked
+from flowlake.timerange import TimeRange
+from flowlake.weblogs import WEB_LOGS_DIR
 
 # --- Athena SQL on DuckDB ---------------------------------------------------------------
 
@@ -224,3 +234,92 @@ def _render(table: str, columns: Sequence[tuple[str, str]], partitions: Sequence
     return (f"CREATE EXTERNAL TABLE `{table}` (\n{block(columns)}\n)\n"
             f"PARTITIONED BY (\n{block([(p.name, p.type) for p in partitions])}\n)\n"
             f"{storage}\nLOCATION '{location}'\nTBLPROPERTIES (\n{props}\n)\n")
+
+
+# --- Reports and rules as Athena SQL, and running them there ----------------------------
+
+POLL_MAX = 5.0
+"""Seconds between polls of a running query at most (the wait doubles from a fifth of a second)."""
+
+_NUMBERS = {"tinyint": pa.int64(), "smallint": pa.int64(), "integer": pa.int64(), "int": pa.int64(),
+            "bigint": pa.int64(), "double": pa.float64(), "float": pa.float64(), "real": pa.float64(),
+            "boolean": pa.bool_()}
+"""Athena's result types that become Arrow numbers (or booleans); the others stay Athena's text."""
+
+
+def asset_sql(asset: SqlAsset, values: dict[str, object], when: TimeRange, *, table: str = "flows",
+              database: str = "default") -> str:
+    """A report or rule as one Athena statement over the `flowlake athena ddl --lake` table: `flows` and
+    `traffic` become CTEs over `database.table` limited to the range (and `web_logs`, for the reports that
+    read it, over a `database.web_logs` table of the lake's web_logs folder), and the parameters are
+    written in as literals."""
+    for kind, name in (("table", table), ("database", database)):
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise ValueError(f"Athena {kind} names are lowercase letters, digits and _: {name!r}")
+    ctes = {"flows": _in_range(f'"{database}"."{table}"', "start_time", when), "traffic": TRAFFIC}
+    if re.search(rf"\b{WEB_LOGS_DIR}\b", asset.sql):
+        ctes[WEB_LOGS_DIR] = _in_range(f'"{database}"."{WEB_LOGS_DIR}"', "time", when)
+    return translate(asset.sql, "athena", literals=values, ctes=ctes) + "\n"
+
+
+def _in_range(table: str, column: str, when: TimeRange) -> str:
+    """The rows of `table` in the range, by its `date` partition too (Athena then reads only those days)."""
+    conditions = []
+    first, last = when.dates
+    if when.start:
+        conditions += [f"\"{PARTITION_COLUMN}\" >= date '{first}'", f"{column} >= timestamp '{when.start:%F %T}'"]
+    if when.end:
+        conditions += [f"\"{PARTITION_COLUMN}\" <= date '{last}'", f"{column} < timestamp '{when.end:%F %T}'"]
+    return f"select * from {table}" + (" where " + " and ".join(conditions) if conditions else "")
+
+
+def run_query(sql: str, options: AwsOptions, *, database: str, workgroup: str,
+              output: str | None) -> pa.RecordBatchReader:
+    """Submit `sql` to Athena, wait for it, and read its results page by page. Raises SourceError, with
+    Athena's own reason when the query fails."""
+    if output is not None and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", output):
+        raise ValueError(f"--output is an s3://bucket/prefix for the results, not {output!r}")
+    athena = Aws("athena", options)
+    request = {"QueryString": sql, "QueryExecutionContext": {"Database": database}, "WorkGroup": workgroup}
+    if output:
+        request["ResultConfiguration"] = {"OutputLocation": output}
+    started = checked(athena, lambda c: c.start_query_execution(**request), "athena:StartQueryExecution",
+                      f"workgroup {workgroup}")
+    query_id = started["QueryExecutionId"]
+    wait = 0.2
+    while True:
+        execution = checked(athena, lambda c: c.get_query_execution(QueryExecutionId=query_id),
+                            "athena:GetQueryExecution", f"workgroup {workgroup}")["QueryExecution"]
+        status = execution["Status"]
+        if status["State"] == "SUCCEEDED":
+            break
+        if status["State"] in ("FAILED", "CANCELLED"):
+            reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get("ErrorMessage", "")
+            raise SourceError(f"Athena query {query_id} {status['State'].lower()}: {reason}".rstrip(": "))
+        time.sleep(wait)
+        wait = min(POLL_MAX, wait * 2)
+    pages = checked(athena, lambda c: c.get_paginator("get_query_results").paginate(QueryExecutionId=query_id),
+                    "athena:GetQueryResults", f"workgroup {workgroup}")
+    return _results(iter(pages))
+
+
+def _results(pages: Iterator[dict]) -> pa.RecordBatchReader:
+    """Athena's result pages as Arrow batches, one a page: numbers as numbers, the header row dropped."""
+    first = next(pages)
+    columns = first["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]
+    schema = pa.schema([(c["Name"], _NUMBERS.get(c["Type"].lower(), pa.string())) for c in columns])
+
+    def batch(rows: list[dict]) -> pa.RecordBatch:
+        values = [[cell.get("VarCharValue") for cell in row["Data"]] for row in rows]
+        return pa.RecordBatch.from_arrays([pa.array([row[i] for row in values], pa.string()).cast(field.type)
+                                           for i, field in enumerate(schema)], schema=schema)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        rows = first["ResultSet"]["Rows"]
+        if rows and [cell.get("VarCharValue") for cell in rows[0]["Data"]] == schema.names:
+            rows = rows[1:]
+        yield batch(rows)
+        for page in pages:
+            yield batch(page["ResultSet"]["Rows"])
+
+    return pa.RecordBatchReader.from_batches(schema, batches())

@@ -13,17 +13,14 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
 from flowlake.schema import BY_AWS, DEFAULT_FORMAT, FIELDS, TGW_DEFAULT_FORMAT, parse_format_string
-from flowlake.sources.aws import Aws, AwsOptions, SourceError, error_code, explain
-
-T = TypeVar("T")
+from flowlake.sources.aws import Aws, AwsOptions, SourceError, checked, error_code, explain
 
 RESOURCE_TYPES: dict[str, str] = {
     "VPC": "vpc-", "Subnet": "subnet-", "NetworkInterface": "eni-",
@@ -262,20 +259,8 @@ class _Clients:
             raise SourceError(str(exc)) from None
 
 
-def _call(aws: Aws, operation: Callable[[BaseClient], T], permission: str, resource: str) -> T:
-    """`aws.call(operation)`, with any failure as a one-line SourceError naming the permission."""
-    try:
-        return aws.call(operation)
-    except ClientError as exc:
-        if not error_code(exc) and exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403:
-            raise SourceError(f"access denied: the credentials need {permission} on {resource}") from None
-        raise SourceError(explain(exc, permission, resource)) from None
-    except BotoCoreError as exc:
-        raise SourceError(explain(exc, permission, resource)) from None
-
-
 def _pages(aws: Aws, operation: str, key: str, permission: str, **args: Any) -> Iterator[dict[str, Any]]:
-    pages = _call(aws, lambda c: list(c.get_paginator(operation).paginate(**args)), permission, "*")
+    pages = checked(aws, lambda c: list(c.get_paginator(operation).paginate(**args)), permission, "*")
     for page in pages:
         yield from page.get(key, [])
 
@@ -285,7 +270,7 @@ def setup(plan: FlowLogPlan, options: AwsOptions, *, create_bucket: bool = False
     """Check the resources, create the bucket if asked, merge the delivery statements into its policy,
     and create the flow logs that do not exist yet; a dry run only reads. Raises SourceError."""
     aws = _Clients(options)
-    identity = _call(aws.sts, lambda c: c.get_caller_identity(), "sts:GetCallerIdentity", "*")
+    identity = checked(aws.sts, lambda c: c.get_caller_identity(), "sts:GetCallerIdentity", "*")
     account = Account(identity["Account"], identity["Arn"].split(":")[1], aws.ec2.region)
     _check_resources(aws.ec2, plan, account.region)
     bucket_arn = f"arn:{account.partition}:s3:::{plan.bucket}"
@@ -306,14 +291,14 @@ def setup(plan: FlowLogPlan, options: AwsOptions, *, create_bucket: bool = False
     if missing:
         where = {} if account.region == "us-east-1" else {
             "CreateBucketConfiguration": {"LocationConstraint": account.region}}
-        _call(aws.s3, lambda c: c.create_bucket(Bucket=plan.bucket, **where), "s3:CreateBucket", bucket_arn)
+        checked(aws.s3, lambda c: c.create_bucket(Bucket=plan.bucket, **where), "s3:CreateBucket", bucket_arn)
     if added:
-        _call(aws.s3, lambda c: c.put_bucket_policy(Bucket=plan.bucket, Policy=json.dumps(policy)),
-              "s3:PutBucketPolicy", bucket_arn)
+        checked(aws.s3, lambda c: c.put_bucket_policy(Bucket=plan.bucket, Policy=json.dumps(policy)),
+                "s3:PutBucketPolicy", bucket_arn)
     if report.to_create:
         request = {**plan.request(account), "ResourceIds": list(report.to_create)}
-        answer = _call(aws.ec2, lambda c: c.create_flow_logs(**request), "ec2:CreateFlowLogs",
-                       f"arn:{account.partition}:ec2:{account.region}:{account.id}:vpc-flow-log/*")
+        answer = checked(aws.ec2, lambda c: c.create_flow_logs(**request), "ec2:CreateFlowLogs",
+                         f"arn:{account.partition}:ec2:{account.region}:{account.id}:vpc-flow-log/*")
         for problem in answer.get("Unsuccessful", []):
             error = problem.get("Error", {})
             report.failed[problem.get("ResourceId", "?")] = f"{error.get('Code', '')}: {error.get('Message', '')}"

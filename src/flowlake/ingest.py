@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -98,7 +98,7 @@ class IngestStats:
 
 
 @dataclass(frozen=True)
-class _Job:
+class Job:
     obj: SourceObject
     object_id: int
     replaces: bool
@@ -106,7 +106,7 @@ class _Job:
 
 
 @dataclass
-class _Done:
+class Done:
     """A group of objects read and decoded by a worker, waiting for its batch to commit."""
 
     entries: list[ObjectEntry] = field(default_factory=list)
@@ -126,7 +126,7 @@ class _Done:
     def nbytes(self) -> int:
         return sum(t.get_total_buffer_size() for t in self.tables)
 
-    def merge(self, other: _Done) -> None:
+    def merge(self, other: Done) -> None:
         self.entries += other.entries
         self.rejects.update(other.rejects)
         self.replaces |= other.replaces
@@ -149,38 +149,25 @@ def ingest(
     began = time.perf_counter()
     with lake.writer() as writer, ThreadPoolExecutor(max(1, workers)) as pool, _Committer(writer, stats) as committer:
         known = Ledger(lake.ledger_path, readonly=True)  # lookups go on while the committer writes
-        next_id = writer.ledger.next_object_id()
-        in_flight: deque[Future[_Done]] = deque()
-        batch = _Done()
-        group: list[_Job] = []
+        in_flight: deque[Future[Done]] = deque()
+        batch = Done()
 
-        def settle(done: _Done) -> None:
+        def settle(done: Done) -> None:
             nonlocal batch
             batch.merge(done)
             if batch.rows >= BATCH_ROWS or batch.nbytes >= BATCH_BYTES or len(batch.entries) >= BATCH_OBJECTS:
                 committer.submit(batch)
-                batch = _Done()
+                batch = Done()
             if progress:
                 progress(stats)
 
-        def submit() -> None:
-            in_flight.append(pool.submit(_process, list(group), fields))
-            group.clear()
+        def submit(group: list[Job]) -> None:
+            in_flight.append(pool.submit(process, group, fields))
             while len(in_flight) > 2 * workers:
                 settle(in_flight.popleft().result())
 
-        for obj in objects:
-            stats.objects += 1
-            previous = known.lookup(obj.location)
-            if previous and obj.replayable and previous.result != "failed" and _same(previous, obj):
-                stats.unchanged += 1
-                continue
-            group.append(_Job(obj, previous.id if previous else next_id, bool(previous and previous.records)))
-            next_id += previous is None
-            if len(group) >= GROUP_OBJECTS or sum(j.obj.size or 0 for j in group) >= GROUP_BYTES:
-                submit()
-        if group:
-            submit()
+        for group in groups(objects, known, writer.ledger.next_object_id(), stats):
+            submit(group)
         while in_flight:
             settle(in_flight.popleft().result())
         if batch.entries:
@@ -203,9 +190,9 @@ class _Committer:
         self.thread = ThreadPoolExecutor(1)
         self.pending: Future[None] | None = None
 
-    def submit(self, batch: _Done) -> None:
+    def submit(self, batch: Done) -> None:
         self.wait()
-        self.pending = self.thread.submit(_commit, self.writer, batch, self.stats)
+        self.pending = self.thread.submit(commit, self.writer, batch, self.stats)
 
     def wait(self) -> None:
         """Block until the batch being committed is committed (re-raising its error, if any)."""
@@ -220,34 +207,53 @@ class _Committer:
         self.thread.shutdown(wait=True)
 
 
+def groups(objects: Iterable[SourceObject], known: Ledger, next_id: int, stats: IngestStats) -> Iterator[list[Job]]:
+    """The new and changed objects (counting the unchanged ones in `stats`), with their ledger ids, in groups
+    decoded together."""
+    group: list[Job] = []
+    for obj in objects:
+        stats.objects += 1
+        previous = known.lookup(obj.location)
+        if previous and obj.replayable and previous.result != "failed" and _same(previous, obj):
+            stats.unchanged += 1
+            continue
+        group.append(Job(obj, previous.id if previous else next_id, bool(previous and previous.records)))
+        next_id += previous is None
+        if len(group) >= GROUP_OBJECTS or sum(j.obj.size or 0 for j in group) >= GROUP_BYTES:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
 def _same(previous: ObjectEntry, obj: SourceObject) -> bool:
     if obj.etag is not None or previous.etag is not None:
         return obj.etag == previous.etag
     return previous.size == obj.size and previous.mtime == obj.mtime
 
 
-def _process(group: list[_Job], fields: tuple[str, ...] | None) -> _Done:
-    """Read, decode and conform a group of objects (in a worker thread). A failure fails only its object:
-    if decoding the group together breaks, each object is decoded alone."""
+def process(group: list[Job], fields: tuple[str, ...] | None) -> Done:
+    """Read, decode and conform a group of objects (in a worker thread, or a Spark task). A failure fails only
+    its object: if decoding the group together breaks, each object is decoded alone."""
     try:
         return _decode(group, fields)
     except Exception:
         if len(group) == 1:
             return _failed(group[0], "internal error while decoding")
-        done = _Done()
+        done = Done()
         for job in group:
-            done.merge(_process([job], fields))
+            done.merge(process([job], fields))
         return done
 
 
-def _failed(job: _Job, error: str) -> _Done:
+def _failed(job: Job, error: str) -> Done:
     log.exception("%s: %s", job.obj.location, error)
     obj = job.obj
-    return _Done([ObjectEntry(job.object_id, obj.location, obj.size, obj.mtime, obj.etag, 0, 0, "failed", error)])
+    return Done([ObjectEntry(job.object_id, obj.location, obj.size, obj.mtime, obj.etag, 0, 0, "failed", error)])
 
 
-def _decode(group: list[_Job], fields: tuple[str, ...] | None) -> _Done:
-    done, readable, datas = _Done(), [], []
+def _decode(group: list[Job], fields: tuple[str, ...] | None) -> Done:
+    done, readable, datas = Done(), [], []
     for job in group:
         try:
             data = job.obj.read()
@@ -284,9 +290,10 @@ def _decode(group: list[_Job], fields: tuple[str, ...] | None) -> _Done:
     return done
 
 
-def _commit(writer: LakeWriter, batch: _Done, stats: IngestStats) -> None:
-    """One transaction: the batch's files, objects and quarantine, replacing changed objects' rows."""
-    change = Commit()
+def commit(writer: LakeWriter, batch: Done, stats: IngestStats, change: Commit | None = None) -> None:
+    """One transaction: the batch's files (written here, or already in `change` when written elsewhere),
+    objects and quarantine, replacing changed objects' rows."""
+    change = change or Commit()
     if batch.replaces:
         writer.drop_objects(batch.replaces, change)
     if batch.tables:

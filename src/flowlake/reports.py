@@ -30,8 +30,9 @@ class ReportError(ValueError):
     """A missing or malformed report parameter."""
 
 
-def bind(asset: SqlAsset, values: dict[str, str], con: duckdb.DuckDBPyConnection, when: TimeRange) -> dict:
-    """The asset's parameters as DuckDB values: given ones, defaults, and `auto` buckets worked out."""
+def bind(asset: SqlAsset, values: dict[str, str], con: duckdb.DuckDBPyConnection | None, when: TimeRange) -> dict:
+    """The asset's parameters as DuckDB values: given ones, defaults, and `auto` buckets worked out (from the
+    range, or from the data through `con`; without one, a range open at either end cannot pick)."""
     unknown = set(values) - {p.name for p in asset.params}
     if unknown:
         known = ", ".join(p.name for p in asset.params) or "none"
@@ -50,9 +51,12 @@ def bind(asset: SqlAsset, values: dict[str, str], con: duckdb.DuckDBPyConnection
     return bound
 
 
-def auto_bucket(con: duckdb.DuckDBPyConnection, when: TimeRange) -> str:
+def auto_bucket(con: duckdb.DuckDBPyConnection | None, when: TimeRange) -> str:
     """The finest bucket with at most MAX_POINTS buckets over the range (or the data's own span)."""
     start, end = when.start, when.end
+    if (start is None or end is None) and con is None:
+        raise ReportError("an `auto` bucket needs --from and --to, or give --param bucket=... "
+                          "(Athena SQL cannot look at the data first)")
     if start is None or end is None:
         [(first, last)] = con.execute("select min(start_time), max(start_time) from flows").fetchall()
         start, end = start or first, end or last

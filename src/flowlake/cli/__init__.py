@@ -12,7 +12,9 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 import duckdb
@@ -84,6 +86,44 @@ def output_options(default: str = "table") -> Callable:
                             help="Output format (json: one array of row objects).")(f)
 
     return decorate
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The engine a reading command runs its SQL on: DuckDB in this process, or Spark (`--engine spark`)."""
+
+    name: str
+    master: str
+
+    def connect(self, lake: Lake, when: TimeRange, where: str | None = None, prepare: Callable | None = None,
+                rollups: bool = False) -> tuple[Any, Any]:
+        """The connection with the lake's views (engine/duckdb.py's `connect`, or engine/spark.py's) and its Scan.
+        `prepare` (DuckDB functions a filter uses) and `rollups` are DuckDB's alone."""
+        if self.name == "duckdb":
+            from flowlake.engine.duckdb import connect
+
+            return connect(lake, when, where, prepare, rollups=rollups)
+        from flowlake.engine import spark
+
+        try:
+            return spark.connect(lake, when, where, master=self.master)
+        except spark.SparkUnavailable as exc:
+            raise UsageProblem(str(exc)) from None
+
+
+def engine_options(f: Callable) -> Callable:
+    """`--engine duckdb|spark` and `--spark-master`, turned into one `engine: Engine` argument."""
+
+    @click.option("--engine", "engine_name", type=click.Choice(["duckdb", "spark"]), default="duckdb",
+                  show_default=True, help="Run the SQL on DuckDB here, or on Spark (pip install flowlake[spark]).")
+    @click.option("--spark-master", envvar="FLOWLAKE_SPARK_MASTER", default="local[*]", show_default=True,
+                  metavar="URL", help="With --engine spark: local[N], spark://HOST:PORT or yarn "
+                                      "(env FLOWLAKE_SPARK_MASTER).")
+    @functools.wraps(f)
+    def wrapper(*args, engine_name: str, spark_master: str, **kwargs):
+        return f(*args, engine=Engine(engine_name, spark_master), **kwargs)
+
+    return wrapper
 
 
 def open_lake(path: Path) -> Lake:

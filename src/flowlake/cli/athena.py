@@ -1,13 +1,23 @@
-"""`flowlake athena ddl`: the Athena table for the same flow logs, over S3."""
+"""`flowlake athena ddl`: the Athena table for the same flow logs, over S3; `flowlake athena sql`: the reports
+(and detection rules) as Athena SQL over it, printed or run."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import click
 from click.core import ParameterSource
 
-from flowlake.cli import UsageProblem, cli
+from flowlake.cli import UsageProblem, cli, time_options
+from flowlake.cli.ingest import SourceProblem, aws_access_options
+from flowlake.cli.query import emit
+from flowlake.cli.report import load_reports, pair
+from flowlake.engine import catalog
+from flowlake.output import FORMATS
+from flowlake.reports import ReportError, bind
+from flowlake.sources.aws import AwsOptions, SourceError
+from flowlake.timerange import TimeRange
 
 RAW_ONLY = {"fmt": "--format", "hive": "--hive", "hourly": "--hourly", "fields": "--fields", "regions": "--regions",
             "accounts": "--accounts"}
@@ -72,3 +82,67 @@ def _start(value: str | None) -> dt.date:
         return dt.date.fromisoformat(value.replace("/", "-"))
     except ValueError:
         raise UsageProblem(f"--start is a date like 2024/01/01, not {value!r}") from None
+
+
+RUN_ONLY = {"workgroup": "--workgroup", "s3_output": "--output", "fmt": "--format"}
+"""Options that only mean something with --run."""
+
+
+@athena_group.command("sql")
+@click.argument("name")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter (repeatable).")
+@click.option("--limit", type=click.IntRange(1), help="Rows to show (reports that rank).")
+@time_options
+@click.option("--table", default="flows", show_default=True, help="The table `flowlake athena ddl --lake` made.")
+@click.option("--database", default="default", show_default=True, help="Its Athena (Glue) database.")
+@click.option("--lake", "lake", envvar="FLOWLAKE_LAKE", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
+              help="Also the lake's own reports (LAKE/_flowlake/reports).")
+@click.option("--reports", "report_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A folder of your own report .sql files (repeatable).")
+@click.option("--run", is_flag=True, help="Submit it to Athena, wait, and print the results.")
+@click.option("--workgroup", default="primary", show_default=True, help="With --run: the Athena workgroup.")
+@click.option("--output", "s3_output", metavar="S3URL",
+              help="With --run: where Athena writes the results (default: the workgroup's setting).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="With --run: how to print the results.")
+@click.option("--region", metavar="REGION", help="With --run: Athena's region (default: the profile's or AWS_REGION).")
+@aws_access_options
+def sql_command(name: str, params: tuple[str, ...], limit: int | None, when: TimeRange, table: str, database: str,
+                lake: Path | None, report_dirs: tuple[Path, ...], run: bool, workgroup: str, s3_output: str | None,
+                fmt: str, region: str | None, profile: str | None, role_arn: str | None,
+                endpoint_url: str | None) -> None:
+    """Print a report or a detection rule as Athena SQL over the lake's table on S3 (or --run it there).
+
+    Parameters are written in; `auto` buckets need --from and --to (Athena SQL cannot look at the data first).
+    """
+    from flowlake import athena  # imports sqlglot, which commands that never touch Athena need not load
+
+    if not run:
+        context = click.get_current_context()
+        given = [flag for key, flag in RUN_ONLY.items()
+                 if context.get_parameter_source(key) is ParameterSource.COMMANDLINE]
+        if given:
+            raise UsageProblem(f"{', '.join(given)} {'go' if len(given) > 1 else 'goes'} with --run")
+    assets = {**catalog.load("rules"), **load_reports(lake, report_dirs)}
+    if name not in assets:
+        raise UsageProblem(f"no report or rule named {name!r}; `flowlake report --list` shows the reports")
+    asset = assets[name]
+    values = dict(pair(p) for p in params)
+    if limit is not None:
+        values["limit"] = str(limit)
+    try:
+        text = athena.asset_sql(asset, bind(asset, values, None, when), when, table=table, database=database)
+    except (ReportError, ValueError) as exc:
+        raise UsageProblem(str(exc)) from None
+    if not run:
+        click.echo(text, nl=False)
+        return
+    try:
+        reader = athena.run_query(text, AwsOptions(profile, region, endpoint_url, role_arn), database=database,
+                                  workgroup=workgroup, output=s3_output)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    except SourceError as exc:
+        raise SourceProblem(str(exc)) from None
+    emit(reader, fmt, None)
+

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from flowlake.cli import UsageProblem, cli, lake_option, open_lake, time_options
+from flowlake.cli import Engine, UsageProblem, cli, engine_options, lake_option, open_lake, time_options
 from flowlake.ingest import IngestStats, ingest
 from flowlake.lake import rollup
 from flowlake.lake.compact import compact
@@ -110,6 +110,23 @@ class Sources:
             else:
                 yield from local_objects([given])
 
+    def ingest_spark(self, master: str) -> IngestStats:
+        """The files and folders ingested by Spark tasks (ingest_spark.py)."""
+        from flowlake.engine import EngineSQLError
+        from flowlake.engine.spark import SparkUnavailable
+        from flowlake.ingest_spark import ingest_spark
+
+        remote = [given for given in self.paths if given == "-" or given.startswith(REMOTE)]
+        if remote:
+            raise UsageProblem(f"--engine spark reads files and folders (on a file system every executor "
+                               f"mounts), not {remote[0]}")
+        try:
+            return ingest_spark(self.lake, local_objects(list(self.paths)), self.fields, master, self.compact)
+        except SparkUnavailable as exc:
+            raise UsageProblem(str(exc)) from None
+        except EngineSQLError as exc:
+            raise SourceProblem(f"the Spark job failed: {exc}") from None
+
     def ingest(self, when: TimeRange | None = None, progress: Callable | None = None) -> IngestStats:
         try:
             return ingest(self.lake, self.objects(when), fields=self.fields, workers=self.workers,
@@ -121,20 +138,25 @@ class Sources:
 @cli.command("ingest")
 @click.argument("paths", nargs=-1, required=True)
 @source_options
+@engine_options
 @click.option("--json", "as_json", is_flag=True, help="Print the final statistics as JSON.")
-def ingest_command(paths: tuple[str, ...], as_json: bool, **options) -> None:
+def ingest_command(paths: tuple[str, ...], engine: Engine, as_json: bool, **options) -> None:
     """Ingest flow logs from files, folders (recursively), - (standard input), S3 or CloudWatch Logs.
 
     s3://BUCKET/PREFIX reads the objects under PREFIX; with --since/--from/--to, --account or --region
     only those days, accounts and regions are listed. cloudwatch://LOG_GROUP reads the group's events
     from where the last run into this lake stopped.
 
-    Only new or changed objects are read; a changed object replaces its earlier rows.
+    Only new or changed objects are read; a changed object replaces its earlier rows. With --engine spark,
+    Spark tasks decode the files and folders and write the lake's files (a backfill beyond one machine).
     Rejected lines go to the quarantine (see `flowlake status` and `flowlake quarantine`).
     """
     sources = Sources.from_options(paths, **options)
-    with _progress() as show:
-        stats = sources.ingest(progress=show)
+    if engine.name == "spark":
+        stats = sources.ingest_spark(engine.master)
+    else:
+        with _progress() as show:
+            stats = sources.ingest(progress=show)
     report_stats(stats, as_json)
     sys.exit(stats.exit_code)
 

@@ -1,4 +1,4 @@
-"""`flowlake query`: DuckDB SQL over the `flows` view."""
+"""`flowlake query`: DuckDB SQL over the `flows` view, run by DuckDB or by Spark (`--engine spark`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,19 @@ import click
 import duckdb
 
 from flowlake import output
-from flowlake.cli import EXIT_USAGE, cli, ip_ranges_option, lake_option, open_lake, output_options, time_options
-from flowlake.engine.duckdb import connect
+from flowlake.cli import (
+    EXIT_USAGE,
+    Engine,
+    UsageProblem,
+    cli,
+    engine_options,
+    ip_ranges_option,
+    lake_option,
+    open_lake,
+    output_options,
+    time_options,
+)
+from flowlake.engine import EngineSQLError
 from flowlake.timerange import TimeRange
 
 
@@ -21,13 +32,16 @@ from flowlake.timerange import TimeRange
 @time_options
 @ip_ranges_option
 @output_options()
+@engine_options
 @click.option("--explain", is_flag=True, help="Say which files and bytes the query scans, then run it.")
 @click.option("--dialect", type=click.Choice(["duckdb", "athena"]), default="duckdb", show_default=True,
               help="athena: Athena (Trino) SQL, such as AWS's sample queries on `vpc_flow_logs`, translated to DuckDB.")
 def query_command(sql: str, lake: Path, when: TimeRange, prepare: Callable | None, fmt: str, output: Path | None,
-                  explain: bool, dialect: str) -> None:
+                  engine: Engine, explain: bool, dialect: str) -> None:
     """Run DuckDB SQL (or Athena SQL: --dialect athena) over the view `flows` (the lake, limited to the time range)."""
-    con, scan = connect(open_lake(lake), when, prepare=prepare)
+    if dialect == "athena" and engine.name != "duckdb":
+        raise UsageProblem("--dialect athena runs on DuckDB only (Spark takes the DuckDB SQL)")
+    con, scan = engine.connect(open_lake(lake), when, prepare=prepare)
     if dialect == "athena":
         sql = _from_athena(con, sql)
     if explain:
@@ -37,7 +51,7 @@ def query_command(sql: str, lake: Path, when: TimeRange, prepare: Callable | Non
         if relation is None:
             return
         reader = relation.to_arrow_reader(65_536)
-    except duckdb.Error as exc:
+    except (duckdb.Error, EngineSQLError) as exc:
         click.echo(f"SQL error: {exc}", err=True)
         if dialect == "athena":
             click.echo(f"(the Athena SQL as DuckDB ran it: {sql})", err=True)

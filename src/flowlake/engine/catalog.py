@@ -93,10 +93,11 @@ def parse_asset(text: str, path: Path | None = None) -> SqlAsset:
 
 
 def load(kind: str, extra_dirs: list[Path] | None = None) -> dict[str, SqlAsset]:
-    """Built-in assets of `kind` (`reports`, `rules`), then users' folders, later ones overriding by name."""
+    """Built-in assets of `kind` (`reports`, `rules`), then users' folders, later ones overriding by name. A kind
+    this build has no folder of has only the users' assets."""
     assets: dict[str, SqlAsset] = {}
     builtin = resources.files("flowlake") / "sql" / kind
-    for entry in sorted(builtin.iterdir(), key=lambda e: e.name):
+    for entry in sorted(builtin.iterdir() if builtin.is_dir() else [], key=lambda e: e.name):
         if entry.name.endswith(".sql"):
             asset = parse_asset(entry.read_text(), Path(entry.name))
             assets[asset.name] = asset

@@ -33,11 +33,14 @@ class Scan:
     rows: int
 
 
-TRAFFIC_VIEW = "create temp view traffic as select * from flows where coalesce(log_status, 'OK') = 'OK'"
+TRAFFIC = "select * from flows where coalesce(log_status, 'OK') = 'OK'"
 """Records that carry traffic: NODATA and SKIPDATA mark capture gaps, not flows."""
+TRAFFIC_VIEW = f"create temp view traffic as {TRAFFIC}"
 
 ATHENA_COLUMNS = tuple(f.column for f in FIELDS[:29])
 """The columns of AWS's documented Athena table `vpc_flow_logs` (versions 2 to 5), in its order."""
+VPC_FLOW_LOGS = "select " + ", ".join(f'"{c}"' for c in (*ATHENA_COLUMNS, PARTITION_COLUMN)) + " from flows"
+"""`vpc_flow_logs`: `flows` shaped like that table."""
 
 
 def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
@@ -52,25 +55,19 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
     the range, from the rollups of files the range holds whole and from the rows of the others (`where`
     does not apply to them: callers filter on the rollup's columns)."""
     when = when or TimeRange()
-    ledger = lake.reader()
-    try:
-        files = [f for f in ledger.live_files(*when.dates) if _overlaps(f, when)]
-        web_files = ledger.live_files(*when.dates, table=WEB_LOGS_DIR)
-    finally:
-        ledger.close()
+    files, web_files = live_files(lake, when)
     con = duckdb.connect()
     _setup(con)
     enrich.install(con, lake.root)
     if prepare:
         prepare(con)
-    _views(con, "flows", lake, files, lake_schema(), _time_conditions("start_time", when))
+    _views(con, "flows", lake, files, lake_schema(), time_conditions("start_time", when))
     if where:
         # A filter of the time-limited rows: whatever `where` says, it cannot widen the range.
         con.execute("alter view flows rename to flows_in_range")
         con.execute(f"create temp view flows as select * from flows_in_range where {where}")
-    _views(con, WEB_LOGS_DIR, lake, web_files, WEB_LOGS_SCHEMA, _time_conditions("time", when))
-    columns = ", ".join(f'"{c}"' for c in ATHENA_COLUMNS)
-    con.execute(f'create temp view vpc_flow_logs as select {columns}, "{PARTITION_COLUMN}" from flows')
+    _views(con, WEB_LOGS_DIR, lake, web_files, WEB_LOGS_SCHEMA, time_conditions("time", when))
+    con.execute(f"create temp view vpc_flow_logs as {VPC_FLOW_LOGS}")
     con.execute(TRAFFIC_VIEW)
     stored = findings.path(lake)
     con.execute("create temp view findings as "
@@ -78,6 +75,17 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
     if rollups:
         _rollup_views(con, lake, files, when)
     return con, Scan(len(files), sum(f.bytes for f in files), sum(f.rows for f in files))
+
+
+def live_files(lake: Lake, when: TimeRange) -> tuple[list[FileEntry], list[FileEntry]]:
+    """The ledger's live `flows` files that can hold rows in the range, and its `web_logs` files of the range's
+    days: what every engine's views read."""
+    ledger = lake.reader()
+    try:
+        return ([f for f in ledger.live_files(*when.dates) if _overlaps(f, when)],
+                ledger.live_files(*when.dates, table=WEB_LOGS_DIR))
+    finally:
+        ledger.close()
 
 
 def _views(con: duckdb.DuckDBPyConnection, table: str, lake: Lake, files: list[FileEntry], schema: pa.Schema,
@@ -106,7 +114,7 @@ def _rollup_views(con: duckdb.DuckDBPyConnection, lake: Lake, files: list[FileEn
             whole.append(made)
         else:
             cut.append(entry)
-    _views(con, "rollup_input", lake, cut, lake_schema(), _time_conditions("start_time", when))
+    _views(con, "rollup_input", lake, cut, lake_schema(), time_conditions("start_time", when))
     for name, asset in rollup.definitions().items():
         parts = [f"select * from ({asset.sql})"]
         if whole:
@@ -134,7 +142,7 @@ def _overlaps(file: FileEntry, when: TimeRange) -> bool:
     return not (when.end and file.min_start >= when.end.timestamp())
 
 
-def _time_conditions(column: str, when: TimeRange) -> list[str]:
+def time_conditions(column: str, when: TimeRange) -> list[str]:
     """SQL conditions keeping `column` within the range."""
     conditions = []
     if when.start:

@@ -141,32 +141,7 @@ class LakeWriter:
         self.ledger.forget(expired)
 
     def write(self, tables: list[pa.Table], change: Commit) -> None:
-        """Write conformed rows (with a `date` column) as new files per partition, noted in `change`.
-        Tables that hold one date (as `ingest` hands them over) are not split again.
-
-        Files are encoded in parallel (the Parquet encoder releases the GIL): one per partition,
-        or several of about FILE_ROWS rows for a large partition.
-        """
-        extra = _extra_columns(tables)
-        by_date: dict[dt.date, list[pa.Table]] = {}
-        for table in tables:
-            for part in conform_by_date(table):
-                if part.num_rows == 0:
-                    continue
-                date = part[PARTITION_COLUMN][0].as_py()
-                by_date.setdefault(date, []).append(part.drop_columns([PARTITION_COLUMN]))
-        jobs = [(date, piece) for date in sorted(by_date) for piece in _pieces(by_date[date], FILE_ROWS)]
-        with ThreadPoolExecutor(WRITE_THREADS) as pool:
-            parts = list(pool.map(lambda job: self._write_one(job[0], job[1], extra), jobs))
-        for part in parts:
-            part.note(change)
-
-    def _write_one(self, date: dt.date, tables: list[pa.Table], extra: tuple[str, ...]) -> _PartFile:
-        out = _PartFile(self.lake.root, date, extra)
-        for group in _regroup(tables, ROW_GROUP_ROWS):
-            out.add(group)
-        out.finish()
-        return out
+        write_files(self.lake, tables, change)
 
     def write_stream(self, date: dt.date, tables: Iterable[pa.Table | pa.RecordBatch], change: Commit,
                      extra: tuple[str, ...], target_rows: int | None) -> None:
@@ -196,6 +171,37 @@ class LakeWriter:
             extra = next(f.extra for f in self.ledger.live_files() if f.path == rel)
             self.write_stream(date, (b for b in batches if b.num_rows), change, extra, target_rows=None)
             change.removed.append(rel)
+
+
+def write_files(lake: Lake, tables: list[pa.Table], change: Commit) -> None:
+    """Write conformed rows (with a `date` column) as new files per partition, noted in `change` (the ledger
+    commits them; until then they are not live). Tables that hold one date (as `ingest` hands them over)
+    are not split again. The writer does this, and so do Spark tasks, whose files the writer then commits.
+
+    Files are encoded in parallel (the Parquet encoder releases the GIL): one per partition,
+    or several of about FILE_ROWS rows for a large partition.
+    """
+    extra = _extra_columns(tables)
+    by_date: dict[dt.date, list[pa.Table]] = {}
+    for table in tables:
+        for part in conform_by_date(table):
+            if part.num_rows == 0:
+                continue
+            date = part[PARTITION_COLUMN][0].as_py()
+            by_date.setdefault(date, []).append(part.drop_columns([PARTITION_COLUMN]))
+    jobs = [(date, piece) for date in sorted(by_date) for piece in _pieces(by_date[date], FILE_ROWS)]
+    with ThreadPoolExecutor(WRITE_THREADS) as pool:
+        parts = list(pool.map(lambda job: _write_one(lake.root, job[0], job[1], extra), jobs))
+    for part in parts:
+        part.note(change)
+
+
+def _write_one(root: Path, date: dt.date, tables: list[pa.Table], extra: tuple[str, ...]) -> _PartFile:
+    out = _PartFile(root, date, extra)
+    for group in _regroup(tables, ROW_GROUP_ROWS):
+        out.add(group)
+    out.finish()
+    return out
 
 
 class _PartFile:

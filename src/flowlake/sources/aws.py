@@ -143,6 +143,18 @@ def _session(options: AwsOptions) -> boto3.Session:
     return boto3.Session(botocore_session=core, region_name=options.region or session.region_name)
 
 
+def checked(aws: Aws, operation: Callable[[BaseClient], T], permission: str, resource: str) -> T:
+    """`aws.call(operation)`, with any failure as a one-line SourceError naming the permission."""
+    try:
+        return aws.call(operation)
+    except ClientError as exc:
+        if not error_code(exc) and exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403:
+            raise SourceError(f"access denied: the credentials need {permission} on {resource}") from None
+        raise SourceError(explain(exc, permission, resource)) from None
+    except BotoCoreError as exc:
+        raise SourceError(explain(exc, permission, resource)) from None
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 

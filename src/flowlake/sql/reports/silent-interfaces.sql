@@ -3,9 +3,11 @@
 -- description: Interfaces with no record for longer than `silence` before the lake's latest record, newest silence first.
 -- param: silence interval = 1 hour
 -- param: limit integer = 100
+-- The same answer on every engine: the account is the lowest one named ('unknown' only when no other is), as in
+-- coverage, and hours are rounded in tenths from whole seconds (8.45 as a double is just under 8.45).
 with last as (select max(end_time) as latest from flows)
-select interface_id, any_value(account_id) as account_id, any_value(region) as region, max(end_time) as last_seen,
-       round((epoch((select latest from last)) - epoch(max(end_time))) / 3600, 1) as silent_hours
+select interface_id, min(account_id) as account_id, min(region) as region, max(end_time) as last_seen,
+       round((epoch((select latest from last)) - epoch(max(end_time))) / 360) / 10 as silent_hours
 from flows
 where interface_id is not null
 group by interface_id
