@@ -129,7 +129,7 @@ having count(*) >= $min_flows
 - `traffic` holds the detection range plus the baseline before it; `$detect_from` (declare it) is
   where detection starts, so `start_time >= $detect_from` keeps to the range and the rest is history.
 - `threat_list(list_name, lo, hi)`, `intents(intent, mode, ports)` and `intent_ranges(intent, side,
-  lo, hi)` hold the inputs; `ipv4_number(addr)`, `port_span(lo, hi)`, `is_private`, `is_ipv6`,
+  lo, hi)` hold the inputs; `ip_int(addr)`, `port_span(lo, hi)`, `is_private`, `is_ipv6`,
   `protocol_name` and `port_name` are the macros of every connection.
 - Keep to plain SQL (standard aggregates, window functions, `||`, `position(... in ...)`, `floor`)
   so the same file runs on Spark and Athena.
