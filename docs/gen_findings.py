@@ -54,6 +54,7 @@ flowlake query --lake demo/lake "select rule, count(*) from findings group by 1"
 | `--intents FILE` | Named CIDR groups and segmentation intents (YAML, below). |
 | `--format` | `table` (the main columns), `csv`, `json`, `jsonl`, `parquet` (every column), or `ocsf`: one OCSF Detection Finding (class 2004) a line. |
 | `--store/--no-store` | Store the findings in the lake's `findings` table (default). |
+| `--engine spark`, `--spark-master URL` | Run the rules on Spark instead of DuckDB: the same findings, stored the same way ([scale-out.md](scale-out.md)). |
 
 Exit codes: 0 success (with or without findings), 2 a bad flag, threat list, intents file or rule
 (one line on standard error naming the file and line).
