@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -161,11 +161,19 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
 
 
 def _enrichment(con: SparkConnection, lake: Lake) -> None:
-    from pyspark.sql.functions import ArrowUDFType, arrow_udf
+    from pyspark.sql.functions import arrow_udf
 
     for name, kind in ENRICHMENT.items():
-        function = arrow_udf(functools.partial(enriched, name, str(lake.root)), kind, ArrowUDFType.SCALAR)
-        con.spark.udf.register(name, function)
+        con.spark.udf.register(name, arrow_udf(_udf(name, str(lake.root)), kind))
+
+
+def _udf(name: str, lake_root: str) -> Callable[[pa.Array], pa.Array]:
+    """A scalar Arrow UDF (pyspark reads the kind from the type hints)."""
+
+    def function(addresses: pa.Array) -> pa.Array:
+        return enriched(name, lake_root, addresses)
+
+    return function
 
 
 def enriched(name: str, lake_root: str, addresses: pa.Array) -> pa.Array:
