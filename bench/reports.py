@@ -49,7 +49,7 @@ from sqlglot import exp
 
 from flowlake.engine import catalog
 from flowlake.engine.duckdb import TRAFFIC_VIEW, connect
-from flowlake.engine.duckdb import _setup as duckdb_setup
+from flowlake.engine.duckdb import setup as duckdb_setup
 from flowlake.generate import generate
 from flowlake.lake import rollup
 from flowlake.lake.store import FLOWS_DIR, Lake

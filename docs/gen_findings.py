@@ -54,6 +54,7 @@ flowlake query --lake demo/lake "select rule, count(*) from findings group by 1"
 | `--intents FILE` | Named CIDR groups and segmentation intents (YAML, below). |
 | `--format` | `table` (the main columns), `csv`, `json`, `jsonl`, `parquet` (every column), or `ocsf`: one OCSF Detection Finding (class 2004) a line. |
 | `--store/--no-store` | Store the findings in the lake's `findings` table (default). |
+| `--engine spark`, `--spark-master URL` | Run the rules on Spark instead of DuckDB: the same findings, stored the same way ([scale-out.md](scale-out.md)). |
 
 Exit codes: 0 success (with or without findings), 2 a bad flag, threat list, intents file or rule
 (one line on standard error naming the file and line).
@@ -129,7 +130,7 @@ having count(*) >= $min_flows
 - `traffic` holds the detection range plus the baseline before it; `$detect_from` (declare it) is
   where detection starts, so `start_time >= $detect_from` keeps to the range and the rest is history.
 - `threat_list(list_name, lo, hi)`, `intents(intent, mode, ports)` and `intent_ranges(intent, side,
-  lo, hi)` hold the inputs; `ipv4_number(addr)`, `port_span(lo, hi)`, `is_private`, `is_ipv6`,
+  lo, hi)` hold the inputs; `ip_int(addr)`, `port_span(lo, hi)`, `is_private`, `is_ipv6`,
   `protocol_name` and `port_name` are the macros of every connection.
 - Keep to plain SQL (standard aggregates, window functions, `||`, `position(... in ...)`, `floor`)
   so the same file runs on Spark and Athena.

@@ -409,10 +409,10 @@ def generated(tmp_path_factory: pytest.TempPathFactory):
 
 
 def athena_assets() -> list:
-    """The reports, and the detection rules where this build has them."""
+    """The reports (the rules run with their inputs, below)."""
     from flowlake.engine import catalog
 
-    return [*catalog.load("reports").values(), *catalog.load("rules").values()]
+    return list(catalog.load("reports").values())
 
 
 def as_athena_table(lake: Path):
@@ -445,6 +445,73 @@ def test_every_asset_as_athena_sql_parses_and_gives_the_duckdb_answer(generated,
         assert answer == expected if "order by" in asset.sql.lower() else sorted(map(str, answer)) == sorted(
             map(str, expected))
         assert expected or when, f"{asset.name} is empty on the test data: the comparison would prove nothing"
+
+
+@pytest.fixture(scope="module")
+def incidents(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(generated folder, lake): 20,000 records over three days, with every kind of incident in the last one."""
+    from flowlake.generate import generate
+    from flowlake.incidents import inject
+
+    root = tmp_path_factory.mktemp("athena-rules")
+    generate(root / "raw", records=20_000, seed=7, days=3, end=ATHENA_END)
+    inject(root / "raw", seed=7, end=ATHENA_END)
+    assert run_cli("ingest", str(root / "raw"), "--lake", str(root / "lake")).returncode == 0
+    return root / "raw", root / "lake"
+
+
+def rule_inputs(raw: Path) -> list[Path]:
+    from flowlake.incidents import RULE_INPUTS
+
+    return [raw / RULE_INPUTS / name for name in ("c2.txt", "tor-exits.csv", "intents.yaml")]
+
+
+def rules() -> list:
+    from flowlake.engine import catalog
+
+    return list(catalog.load("rules").values())
+
+
+@pytest.mark.parametrize("rule", rules(), ids=lambda a: a.name)
+def test_every_rule_as_athena_sql_parses_and_gives_the_duckdb_answer(incidents, rule) -> None:
+    from flowlake import findings
+    from flowlake.timerange import TimeRange
+
+    raw, lake = incidents
+    *lists, intents = rule_inputs(raw)
+    inputs = findings.Inputs.read(lists, intents)
+    detect_from = ATHENA_END - dt.timedelta(days=1)
+    read = TimeRange(detect_from - dt.timedelta(days=2), ATHENA_END)
+    values = findings.rule_params(rule, detect_from)
+    duck, _ = connect(Lake(lake), read)
+    inputs.install(duck)
+    expected = duck.sql(rule.sql, params=values).to_arrow_table().to_pylist()
+    assert expected, f"{rule.name} is empty on the test data: the comparison would prove nothing"
+    sql = athena.asset_sql(rule, values, read, inputs=inputs)
+    assert isinstance(sqlglot.parse_one(sql, read="athena"), exp.Query)
+    assert '"default"."flows"' in sql and not [p.name for p in rule.params if f":{p.name}" in sql]
+    answer = as_athena_table(lake).sql(athena.to_duckdb(sql)).to_arrow_table().to_pylist()
+    assert sorted(map(str, answer)) == sorted(map(str, expected))
+
+
+def test_athena_sql_of_a_rule_on_the_command_line(incidents) -> None:
+    raw, lake = incidents
+    c2, _, intents = rule_inputs(raw)
+    done = run_cli("athena", "sql", "threat-list", "--from", "2026-11-26", "--to", "2026-11-26", "--baseline", "1d",
+                   "--threat-list", str(c2), "--intents", str(intents))
+    assert done.returncode == 0, done.stderr.decode()
+    sql = done.stdout.decode()
+    assert "CAST('2026-11-26 00:00:00' AS TIMESTAMP)" in sql and "CAST('2026-11-25' AS DATE)" in sql
+    printed = {tuple(row[:2]) for row in as_athena_table(lake).execute(athena.to_duckdb(sql)).fetchall()}
+    stored = run_cli("findings", "--lake", str(lake), "--from", "2026-11-26", "--to", "2026-11-26", "--rule",
+                     "threat-list", "--threat-list", str(c2), "--no-store", "--format", "json")
+    found = {(row["src"], row["dst"]) for row in json.loads(stored.stdout)}
+    assert printed == found and found
+    for args, message in ((["--to", "2026-11-26"], "needs --since or --from"),
+                          (["--since", "1d", "--param", "x=1"], "takes no --param"),
+                          (["--since", "1d", "--threat-list", str(intents)], "is not an address or CIDR")):
+        bad = run_cli("athena", "sql", "threat-list", *args)
+        assert bad.returncode == 2 and message in bad.stderr.decode(), bad.stderr.decode()
 
 
 def test_athena_sql_on_the_command_line(generated) -> None:

@@ -1,5 +1,5 @@
-"""One truth, two engines: every report (and every detection rule) gives the same answer on DuckDB and on
-Spark in local mode, over one lake built from generated data.
+"""One truth, two engines: every report and every detection rule gives the same answer on DuckDB and on
+Spark in local mode, over one lake built from generated data with injected incidents.
 
 Exact numbers, the same column names, in the same order where the SQL orders its rows (as a multiset
 where it does not). Spark runs on loopback with two cores, one session for the whole test run.
@@ -7,55 +7,92 @@ where it does not). Spark runs on loopback with two cores, one session for the w
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import shutil
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import sqlglot
 
 from conftest import aws_key, run_cli, text_object, v2_line, write_object
+from flowlake import findings
 from flowlake.engine import EngineSQLError, catalog, spark
 from flowlake.engine import duckdb as duck
 from flowlake.generate import generate
-from flowlake.lake.store import Lake
+from flowlake.incidents import RULE_INPUTS, inject
+from flowlake.lake.store import META_DIR, Lake
 from flowlake.reports import bind, run
 from flowlake.timerange import TimeRange
 from rawdata import read_raw
-from test_reports import END, access_line, build, params, web_requests
+from test_reports import END, access_line, params, web_requests
+from test_reports import Lake as ReportsLake
 
 pytestmark = pytest.mark.slow
 MASTER = "local[2]"
 
 
+DETECT_FROM = END - timedelta(days=1)
+"""The incidents are in the last day before END: rules detect there, the two days before are their baseline."""
+
+
 def assets() -> list[catalog.SqlAsset]:
-    """The reports, and the detection rules where this build has them: SQL assets of either kind run alike."""
+    """The reports and the detection rules: SQL assets of either kind run alike."""
     return [*catalog.load("reports").values(), *catalog.load("rules").values()]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory):
-    """20,000 records over three days, every format, and an access log."""
-    root = tmp_path_factory.mktemp("spark")
-    lake = build(root, {"records": 20_000, "days": 3, "end": END})
-    log = root / "access.log"
+def raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20,000 records over three days, every format, with every kind of incident in the last day."""
+    folder = tmp_path_factory.mktemp("spark") / "raw"
+    generate(folder, records=20_000, seed=7, days=3, end=END)
+    inject(folder, seed=7, end=END)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def demo(raw: Path) -> ReportsLake:
+    """The lake of `raw`, and an access log."""
+    lake = ReportsLake(raw.parent / "lake", read_raw(raw))
+    assert run_cli("ingest", str(raw), "--lake", str(lake.path)).returncode == 0
+    log = raw.parent / "access.log"
     log.write_text("".join(access_line(request) + "\n" for request in web_requests(lake.records)))
     assert run_cli("ingest-weblogs", str(log), "--lake", str(lake.path)).returncode == 0
     return lake
 
 
+def rule_inputs(raw: Path) -> list[str]:
+    """The threat lists and intents the incidents came with, as `flowlake findings` options."""
+    folder = raw / RULE_INPUTS
+    return ["--threat-list", str(folder / "c2.txt"), "--threat-list", str(folder / "tor-exits.csv"),
+            "--intents", str(folder / "intents.yaml")]
+
+
 @pytest.fixture(scope="module")
-def engines(demo) -> Iterator[tuple]:
+def engines(demo, raw: Path) -> Iterator[tuple]:
+    """A DuckDB and a Spark connection over the whole lake, both with the rules' inputs."""
     spark.session(MASTER)
     lake = Lake(demo.path)
-    yield duck.connect(lake)[0], spark.connect(lake, master=MASTER)[0]
+    cons = duck.connect(lake)[0], spark.connect(lake, master=MASTER)[0]
+    folder = raw / RULE_INPUTS
+    inputs = findings.Inputs.read([folder / "c2.txt", folder / "tor-exits.csv"], folder / "intents.yaml")
+    for con in cons:
+        inputs.install(con)
+    yield cons
 
 
 def answer(con, asset: catalog.SqlAsset, values: dict[str, str], when: TimeRange | None = None) -> tuple[list, list]:
-    table = run(con, asset, bind(asset, values, con, when or TimeRange())).read_all()
+    """A report's answer, or a rule's findings over the day before END, the way `flowlake findings` runs it."""
+    if asset.param("detect_from") is not None:  # a rule: findings.load_rules requires the parameter
+        reader = findings.rule_findings(con, asset, DETECT_FROM, END)
+    else:
+        reader = run(con, asset, bind(asset, values, con, when or TimeRange()))
+    table = reader.read_all()
     return table.column_names, [tuple(row.values()) for row in table.to_pylist()]
 
 
@@ -141,6 +178,49 @@ def test_command_line_errors_exit_2(demo, tmp_path: Path) -> None:
     (shadow / "pyspark.py").write_text("raise ImportError('No module named pyspark')\n")
     no_pyspark = run_cli("report", "top-talkers", "--lake", lake, "--engine", "spark", env={"PYTHONPATH": str(shadow)})
     assert no_pyspark.returncode == 2 and "install flowlake[spark]" in no_pyspark.stderr.decode()
+
+
+def test_enrichment_on_spark_gives_duckdbs_answers(demo, tmp_path: Path) -> None:
+    """Every address of the lake, IPv4 and IPv6, with an ip-ranges.json that classifies a network of each."""
+    lake = tmp_path / "lake"
+    shutil.copytree(demo.path, lake)
+    [(v4, v6)] = duck.connect(Lake(lake))[0].execute(
+        "select min(dstaddr) filter (where not is_ipv6(dstaddr)), min(dstaddr) filter (where is_ipv6(dstaddr))"
+        " from traffic where not is_private(dstaddr)").fetchall()
+    (lake / META_DIR / "ip-ranges.json").write_text(json.dumps({
+        "prefixes": [{"ip_prefix": str(ipaddress.ip_network(f"{v4}/16", strict=False)), "service": "S3"}],
+        "ipv6_prefixes": [{"ipv6_prefix": str(ipaddress.ip_network(f"{v6}/32", strict=False)), "service": "EC2"}]}))
+    sql = ("select a, ip_int(a), country(a), country_name(a), as_name(a), aws_service(a), addr_class(a)"
+           " from (select srcaddr as a from flows union select dstaddr from flows) where a is not null")
+    want = {row[0]: row for row in duck.connect(Lake(lake))[0].execute(sql).fetchall()}
+    got = {row[0]: row for row in spark.connect(Lake(lake), master=MASTER)[0].sql(sql).fetchall()}
+    assert got == {a: (a, n if n < 10**38 else None, *rest) for a, (_, n, *rest) in want.items()}
+    assert {row[5] for row in want.values()} == {None, "S3", "EC2"}
+    assert any(":" in a and row[2] for a, row in want.items()) and any(row[4] for row in want.values())
+
+
+def test_findings_on_spark_stores_what_duckdb_stores(demo, raw: Path, tmp_path: Path) -> None:
+    stored = {}
+    for engine in ("duckdb", "spark"):
+        lake = tmp_path / engine
+        shutil.copytree(demo.path, lake)
+        done = run_cli("findings", "--lake", str(lake), "--from", DETECT_FROM.date().isoformat(), "--to",
+                       DETECT_FROM.date().isoformat(), *rule_inputs(raw), "--engine", engine, "--spark-master", MASTER,
+                       "--format", "json")
+        assert done.returncode == 0, done.stderr.decode()
+        printed = json.loads(done.stdout)
+        table = pq.read_table(lake / "findings" / "findings.parquet").drop_columns(["detected_at"])
+        assert sorted(row["id"] for row in printed) == sorted(table.column("id").to_pylist())
+        stored[engine] = sorted(table.to_pylist(), key=lambda row: row["id"])
+    assert stored["spark"] == stored["duckdb"]
+    assert {row["rule"] for row in stored["duckdb"]} == set(catalog.load("rules"))
+
+
+def test_findings_on_spark_fail_with_one_line(demo) -> None:
+    bad = run_cli("findings", "--lake", str(demo.path), "--engine", "spark", "--spark-master", MASTER, "--since", "1x")
+    assert bad.returncode == 2 and "1x" in bad.stderr.decode()
+    no_java = run_cli("findings", "--lake", str(demo.path), "--engine", "spark", env={"PATH": "", "JAVA_HOME": ""})
+    assert no_java.returncode == 2 and "needs Java 17" in no_java.stderr.decode()
 
 
 # -- ingest --engine spark ----------------------------------------------------------------

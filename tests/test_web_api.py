@@ -145,6 +145,7 @@ FILTERS = [
     ({"port": "443"}, lambda r: 443 in (r["srcport"], r["dstport"])),
     ({"src": "10.0.0.0/9"}, lambda r: in_net(r["srcaddr"], "10.0.0.0/9")),
     ({"dst": "2600::/12"}, lambda r: in_net(r["dstaddr"], "2600::/12")),
+    ({"dst": "::/1"}, lambda r: in_net(r["dstaddr"], "::/1")),  # IPv6 only, though IPv4 addresses are small numbers
     ({"region": "eu-west-1", "action": "ACCEPT"}, lambda r: r["region"] == "eu-west-1" and r["action"] == "ACCEPT"),
     ({"log_status": "NODATA"}, lambda r: r["log_status"] == "NODATA"),
 ]

@@ -28,6 +28,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 from flowlake.engine.catalog import SqlAsset
 from flowlake.engine.dialects import translate
 from flowlake.engine.duckdb import TRAFFIC
+from flowlake.findings import Inputs
 from flowlake.lake.store import FLOWS_DIR
 from flowlake.schema import (
     BY_AWS,
@@ -248,17 +249,19 @@ _NUMBERS = {"tinyint": pa.int64(), "smallint": pa.int64(), "integer": pa.int64()
 
 
 def asset_sql(asset: SqlAsset, values: dict[str, object], when: TimeRange, *, table: str = "flows",
-              database: str = "default") -> str:
+              database: str = "default", inputs: Inputs | None = None) -> str:
     """A report or rule as one Athena statement over the `flowlake athena ddl --lake` table: `flows` and
     `traffic` become CTEs over `database.table` limited to the range (and `web_logs`, for the reports that
-    read it, over a `database.web_logs` table of the lake's web_logs folder), and the parameters are
-    written in as literals."""
+    read it, over a `database.web_logs` table of the lake's web_logs folder; a rule's `inputs`, its threat
+    lists and intents, with their rows written out), and the parameters are written in as literals."""
     for kind, name in (("table", table), ("database", database)):
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise ValueError(f"Athena {kind} names are lowercase letters, digits and _: {name!r}")
     ctes = {"flows": _in_range(f'"{database}"."{table}"', "start_time", when), "traffic": TRAFFIC}
     if re.search(rf"\b{WEB_LOGS_DIR}\b", asset.sql):
         ctes[WEB_LOGS_DIR] = _in_range(f'"{database}"."{WEB_LOGS_DIR}"', "time", when)
+    if inputs is not None:
+        ctes.update(inputs.selects())
     return translate(asset.sql, "athena", literals=values, ctes=ctes) + "\n"
 
 

@@ -13,17 +13,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from flowlake import __version__
-from flowlake.engine import catalog
+from flowlake.engine import EngineSQLError, catalog
 from flowlake.engine.catalog import SqlAsset
-from flowlake.engine.duckdb import connect
+from flowlake.engine.duckdb import Scan, connect
 from flowlake.lake import findings as store
 from flowlake.lake.store import META_DIR, Lake
 from flowlake.timerange import TimeRange
@@ -38,7 +39,7 @@ FOUND = "found"
 
 SHAPE = """
 select md5(concat_ws('|', $finding_rule, coalesce(src, '*'), coalesce(dst, '*'), ports,
-                     strftime(date_trunc('hour', first_seen), '%Y-%m-%dT%H'))) as id,
+                     strftime(first_seen, '%Y-%m-%d') || 'T' || strftime(first_seen, '%H'))) as id,
        $finding_rule as rule, $finding_title as title, $finding_severity as severity,
        cast(src as varchar) as src, cast(dst as varchar) as dst, cast(ports as varchar) as ports,
        cast(first_seen as timestamptz) as first_seen, cast(last_seen as timestamptz) as last_seen,
@@ -83,22 +84,39 @@ class Inputs:
     @classmethod
     def read(cls, threat_lists: list[Path], intents: Path | None) -> Inputs:
         rows = [row for path in threat_lists for row in threat_ranges(path)]
-        threats = pa.table({"list_name": [r[0] for r in rows], "lo": pa.array([r[1] for r in rows], pa.int64()),
+        threats = pa.table({"list_name": pa.array([r[0] for r in rows], pa.string()),
+                            "lo": pa.array([r[1] for r in rows], pa.int64()),
                             "hi": pa.array([r[2] for r in rows], pa.int64())})
         declared, ranges = read_intents(intents) if intents else ([], [])
         return cls(threats,
                    pa.table({"intent": [d[0] for d in declared], "mode": [d[1] for d in declared],
                              "ports": [d[2] for d in declared]}, schema=_INTENTS),
-                   pa.table({"intent": [r[0] for r in ranges], "side": [r[1] for r in ranges],
+                   pa.table({"intent": pa.array([r[0] for r in ranges], pa.string()),
+                             "side": pa.array([r[1] for r in ranges], pa.string()),
                              "lo": pa.array([r[2] for r in ranges], pa.int64()),
                              "hi": pa.array([r[3] for r in ranges], pa.int64())}))
 
-    def install(self, con: duckdb.DuckDBPyConnection) -> None:
-        for name, table in (("threat_list", self.threats), ("intents", self.intents),
-                            ("intent_ranges", self.intent_ranges)):
-            con.register(f"{name}_input", table)
-            con.execute(f"create temp table {name} as select * from {name}_input")
-            con.unregister(f"{name}_input")
+    def tables(self) -> dict[str, pa.Table]:
+        return {"threat_list": self.threats, "intents": self.intents, "intent_ranges": self.intent_ranges}
+
+    def install(self, con: Any) -> None:
+        """The tables, on a DuckDB connection or engine/spark.py's: both `register` an Arrow table as a view."""
+        for name, table in self.tables().items():
+            con.register(name, table)
+
+    def selects(self) -> dict[str, str]:
+        """Each table as a SELECT of its rows written out, for SQL run where the tables are not (Athena)."""
+        return {name: _written_out(table) for name, table in self.tables().items()}
+
+
+def _written_out(table: pa.Table) -> str:
+    types = {pa.string(): "varchar", pa.int64(): "bigint"}
+    columns = ", ".join(f"cast({f.name} as {types[f.type]}) as {f.name}" for f in table.schema)
+    if not table.num_rows:
+        return f"select {columns} from (select {', '.join(f'null as {n}' for n in table.column_names)}) where false"
+    rows = ", ".join("(" + ", ".join(str(v) if isinstance(v, int) else "'" + v.replace("'", "''") + "'"
+                                     for v in row.values()) + ")" for row in table.to_pylist())
+    return f"select {columns} from (values {rows}) as t({', '.join(table.column_names)})"
 
 
 _INTENTS = pa.schema([("intent", pa.string()), ("mode", pa.string()), ("ports", pa.string())])
@@ -218,30 +236,45 @@ def detection_range(lake: Lake, when: TimeRange) -> TimeRange:
     return TimeRange(end - DEFAULT_WINDOW, end)
 
 
-def detect(lake: Lake, when: TimeRange, baseline: dt.timedelta, rules: list[SqlAsset],
-           inputs: Inputs) -> duckdb.DuckDBPyConnection:
-    """Run `rules` over the lake; the findings are in the connection's temp table FOUND."""
+def detect(lake: Lake, when: TimeRange, baseline: dt.timedelta, rules: list[SqlAsset], inputs: Inputs,
+           connect: Callable[[Lake, TimeRange], tuple[Any, Scan]] = connect) -> duckdb.DuckDBPyConnection:
+    """Run `rules` over the lake on the engine `connect` opens (engine/duckdb.py's, or engine/spark.py's); the
+    findings are in the temp table FOUND of the DuckDB connection returned."""
     when = detection_range(lake, when)
     detect_from = when.start or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    con, _ = connect(lake, TimeRange(when.start - baseline if when.start else None, when.end), prepare=inputs.install)
-    con.execute(f"create temp table {FOUND} as select * from ({store.empty_sql()})")
+    con, _ = connect(lake, TimeRange(when.start - baseline if when.start else None, when.end))
+    inputs.install(con)
+    found = duckdb.connect()
+    found.execute(f"create temp table {FOUND} as select * from ({store.empty_sql()})")
     now = dt.datetime.now(dt.UTC)
     for rule in rules:
-        params = {p.name: p.convert(None) for p in rule.params if p.name != "detect_from"}
-        params.update(detect_from=detect_from, finding_rule=rule.name, finding_title=rule.title,
-                      finding_severity=rule.severity, finding_mitre=rule.mitre, finding_tactic=rule.tactic,
-                      finding_now=now)
-        try:
-            con.execute(f"insert into {FOUND} " + SHAPE.format(sql=rule.sql), params)
-        except duckdb.Error as exc:
-            raise FindingsError(f"rule {rule.name} ({rule.path}): {str(exc).splitlines()[0]}") from None
-    return con
+        found.register("rule_findings", rule_findings(con, rule, detect_from, now))
+        found.execute(f"insert into {FOUND} select * from rule_findings")
+        found.unregister("rule_findings")
+    return found
+
+
+def rule_findings(con: Any, rule: SqlAsset, detect_from: dt.datetime, now: dt.datetime) -> pa.RecordBatchReader:
+    """One rule's findings, in the shape of the `findings` table, on either engine's connection."""
+    params = rule_params(rule, detect_from)
+    params.update(finding_rule=rule.name, finding_title=rule.title, finding_severity=rule.severity,
+                  finding_mitre=rule.mitre, finding_tactic=rule.tactic, finding_now=now)
+    try:
+        return con.sql(SHAPE.format(sql=rule.sql), params=params).to_arrow_reader(65_536)
+    except (duckdb.Error, EngineSQLError) as exc:
+        raise FindingsError(f"rule {rule.name} ({rule.path}): {str(exc).splitlines()[0]}") from None
+
+
+def rule_params(rule: SqlAsset, detect_from: dt.datetime) -> dict[str, object]:
+    """The rule's parameters: their defaults, and where detection starts."""
+    return {**{p.name: p.convert(None) for p in rule.params}, "detect_from": detect_from}
 
 
 def find(lake: Lake, when: TimeRange, baseline: dt.timedelta, rules: list[SqlAsset], inputs: Inputs,
-         keep: bool = True) -> duckdb.DuckDBPyConnection:
+         keep: bool = True, connect: Callable[[Lake, TimeRange], tuple[Any, Scan]] = connect,
+         ) -> duckdb.DuckDBPyConnection:
     """`detect`, then (with `keep`) store the findings in the lake's `findings` table."""
-    con = detect(lake, when, baseline, rules, inputs)
+    con = detect(lake, when, baseline, rules, inputs, connect)
     if keep:
         store.save(lake, con, FOUND)
     return con

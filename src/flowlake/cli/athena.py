@@ -17,7 +17,7 @@ from flowlake.engine import catalog
 from flowlake.output import FORMATS
 from flowlake.reports import ReportError, bind
 from flowlake.sources.aws import AwsOptions, SourceError
-from flowlake.timerange import TimeRange
+from flowlake.timerange import TimeRange, parse_duration
 
 RAW_ONLY = {"fmt": "--format", "hive": "--hive", "hourly": "--hourly", "fields": "--fields", "regions": "--regions",
             "accounts": "--accounts"}
@@ -99,6 +99,12 @@ RUN_ONLY = {"workgroup": "--workgroup", "s3_output": "--output", "fmt": "--forma
               help="Also the lake's own reports (LAKE/_flowlake/reports).")
 @click.option("--reports", "report_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="A folder of your own report .sql files (repeatable).")
+@click.option("--threat-list", "threat_lists", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="For a rule: a threat list, as `flowlake findings` takes it (repeatable).")
+@click.option("--intents", type=click.Path(dir_okay=False, path_type=Path),
+              help="For a rule: the segmentation intents file, as `flowlake findings` takes it.")
+@click.option("--baseline", default="7d", show_default=True, metavar="DURATION",
+              help="For a rule: history before the range that baseline rules compare with.")
 @click.option("--run", is_flag=True, help="Submit it to Athena, wait, and print the results.")
 @click.option("--workgroup", default="primary", show_default=True, help="With --run: the Athena workgroup.")
 @click.option("--output", "s3_output", metavar="S3URL",
@@ -108,7 +114,8 @@ RUN_ONLY = {"workgroup": "--workgroup", "s3_output": "--output", "fmt": "--forma
 @click.option("--region", metavar="REGION", help="With --run: Athena's region (default: the profile's or AWS_REGION).")
 @aws_access_options
 def sql_command(name: str, params: tuple[str, ...], limit: int | None, when: TimeRange, table: str, database: str,
-                lake: Path | None, report_dirs: tuple[Path, ...], run: bool, workgroup: str, s3_output: str | None,
+                lake: Path | None, report_dirs: tuple[Path, ...], threat_lists: tuple[Path, ...],
+                intents: Path | None, baseline: str, run: bool, workgroup: str, s3_output: str | None,
                 fmt: str, region: str | None, profile: str | None, role_arn: str | None,
                 endpoint_url: str | None) -> None:
     """Print a report or a detection rule as Athena SQL over the lake's table on S3 (or --run it there).
@@ -131,7 +138,10 @@ def sql_command(name: str, params: tuple[str, ...], limit: int | None, when: Tim
     if limit is not None:
         values["limit"] = str(limit)
     try:
-        text = athena.asset_sql(asset, bind(asset, values, None, when), when, table=table, database=database)
+        if asset.param("detect_from") is None:
+            text = athena.asset_sql(asset, bind(asset, values, None, when), when, table=table, database=database)
+        else:
+            text = _rule_sql(asset, values, when, list(threat_lists), intents, baseline, table, database)
     except (ReportError, ValueError) as exc:
         raise UsageProblem(str(exc)) from None
     if not run:
@@ -145,4 +155,19 @@ def sql_command(name: str, params: tuple[str, ...], limit: int | None, when: Tim
     except SourceError as exc:
         raise SourceProblem(str(exc)) from None
     emit(reader, fmt, None)
+
+
+def _rule_sql(rule: catalog.SqlAsset, values: dict[str, str], when: TimeRange, threat_lists: list[Path],
+              intents: Path | None, baseline: str, table: str, database: str) -> str:
+    """A rule as `flowlake findings` runs it: detection from the range's start, over its baseline before, with
+    the threat lists and intents written in."""
+    from flowlake import athena, findings
+
+    if when.start is None:
+        raise UsageProblem(f"rule {rule.name} needs --since or --from: detection starts there, its baseline before")
+    if values:
+        raise UsageProblem(f"rule {rule.name} takes no --param here: `flowlake findings` runs it with its defaults")
+    read = TimeRange(when.start - parse_duration(baseline), when.end)
+    return athena.asset_sql(rule, findings.rule_params(rule, when.start), read, table=table, database=database,
+                            inputs=findings.Inputs.read(threat_lists, intents))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from flowlake import findings
-from flowlake.cli import UsageProblem, cli, lake_option, open_lake, time_options
+from flowlake.cli import Engine, UsageProblem, cli, engine_options, lake_option, open_lake, time_options
 from flowlake.cli.query import emit
 from flowlake.output import FORMATS, jsonable
 from flowlake.timerange import TimeRange, parse_duration
@@ -35,9 +35,10 @@ from flowlake.timerange import TimeRange, parse_duration
 @click.option("--store/--no-store", "keep", default=True, show_default=True,
               help="Store the findings in the lake's `findings` table.")
 @click.option("--list", "list_", is_flag=True, help="List the rules, one per line.")
+@engine_options
 def findings_command(lake: Path, when: TimeRange, fmt: str, output: Path | None, rule_dirs: tuple[Path, ...],
                      only: tuple[str, ...], threat_lists: tuple[Path, ...], intents: Path | None, baseline: str,
-                     keep: bool, list_: bool) -> None:
+                     keep: bool, list_: bool, engine: Engine) -> None:
     """Run the detection rules over the lake (by default the last 24 hours of data) and print the findings."""
     the_lake = open_lake(lake)
     try:
@@ -53,7 +54,7 @@ def findings_command(lake: Path, when: TimeRange, fmt: str, output: Path | None,
         back = parse_duration(baseline)
         inputs = findings.Inputs.read(list(threat_lists), intents)
         con = findings.find(the_lake, when, back, [r for n, r in sorted(rules.items()) if not only or n in only],
-                            inputs, keep)
+                            inputs, keep, engine.connect)
     except (findings.FindingsError, ValueError) as exc:
         raise UsageProblem(str(exc)) from None
     reader = findings.results(con, compact=fmt == "table")

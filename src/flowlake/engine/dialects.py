@@ -12,6 +12,7 @@ write instead; everything else is sqlglot's own dialect.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import re
 from importlib import resources
@@ -29,6 +30,13 @@ ORIGIN = 946_857_600
 
 REFERENCE_TABLES = {"protocols": "number", "ports": "port"}
 """The reference tables (src/flowlake/reference/*.csv) and their keys."""
+
+ATHENA_MACROS = {"ip_int": (["a"], "if(contains(a, ':'), null, try_cast(split_part(a, '.', 1) as bigint) * 16777216"
+                                   " + try_cast(split_part(a, '.', 2) as bigint) * 65536"
+                                   " + try_cast(split_part(a, '.', 3) as bigint) * 256"
+                                   " + try_cast(split_part(a, '.', 4) as bigint))")}
+"""Macros written otherwise for Athena: Trino has no unsigned 128-bit integer (nor DuckDB's list lambdas), so there
+`ip_int` is a bigint of IPv4 addresses and NULL for IPv6 ones (the rules use it on IPv4 addresses only)."""
 
 _MACRO = re.compile(r"create or replace macro (\w+)\(([^)]*)\) as\s+(.*?);\s*$", re.S | re.M)
 
@@ -76,11 +84,12 @@ DIALECTS = {"spark": SparkSQL, "athena": AthenaSQL}
 
 
 def translate(sql: str, dialect: str, literals: dict[str, object] | None = None,
-              ctes: dict[str, str] | None = None) -> str:
-    """DuckDB SQL (one statement) as `dialect` SQL, macros inlined. Parameters stay markers (`:name`, bound by
-    the engine) unless `literals` gives their values, written into the text (SQL printed for people to run
-    elsewhere, so laid out on lines); an interval value is text such as `5 minutes`. `ctes` (name: DuckDB
-    SELECT) come first in the statement's WITH: the views an engine without them needs."""
+              ctes: dict[str, str] | None = None, functions: frozenset[str] = frozenset()) -> str:
+    """DuckDB SQL (one statement) as `dialect` SQL, macros inlined except `functions` (the engine has its own).
+    Parameters stay markers (`:name`, bound by the engine) unless `literals` gives their values, written into
+    the text (SQL printed for people to run elsewhere, so laid out on lines); an interval value is text such as
+    `5 minutes`. `ctes` (name: DuckDB SELECT) come first in the statement's WITH: the views an engine without
+    them needs."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
         views = [(name, sqlglot.parse_one(select, read="duckdb")) for name, select in (ctes or {}).items()]
@@ -93,7 +102,7 @@ def translate(sql: str, dialect: str, literals: dict[str, object] | None = None,
             tree = tree.with_(name, as_=select, copy=False)
         if own:
             tree.args["with_"].set("expressions", [*tree.args["with_"].expressions, *own.expressions])
-    tree = inline(tree)
+    tree = inline(tree, functions, ATHENA_MACROS if dialect == "athena" else {})
     if literals is not None:
         tree = tree.transform(functools.partial(_literal, literals))
     if dialect == "athena":
@@ -104,9 +113,13 @@ def translate(sql: str, dialect: str, literals: dict[str, object] | None = None,
         raise SQLTranslationError(str(exc)) from None
 
 
-def inline(tree: exp.Expression) -> exp.Expression:
-    """`tree` with every call of a setup.sql macro replaced by the macro's body."""
-    known = macros()
+def inline(tree: exp.Expression, functions: frozenset[str] = frozenset(),
+           overrides: dict[str, tuple[list[str], str]] | None = None) -> exp.Expression:
+    """`tree` with every call of a setup.sql macro (but `functions`) replaced by the macro's body, or by the
+    body `overrides` gives it (DuckDB SQL)."""
+    known = {name: macro for name, macro in macros().items() if name not in functions}
+    known.update({name: (params, sqlglot.parse_one(body, read="duckdb")) for name, (params, body) in
+                  (overrides or {}).items()})
 
     def expand(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Anonymous) and node.name.lower() in known:
@@ -162,6 +175,8 @@ def _literal(values: dict[str, object], node: exp.Expression) -> exp.Expression:
     """A parameter marker as its value; `cast($bucket as interval)` as an interval literal."""
     if isinstance(node, exp.Cast) and isinstance(node.this, exp.Placeholder) and node.to.is_type("interval"):
         return sqlglot.parse_one(f"interval '{_text(values, node.this)}'", read="duckdb")
+    if isinstance(node, exp.Placeholder) and node.name in values and isinstance(values[node.name], dt.datetime):
+        return exp.cast(exp.Literal.string(f"{values[node.name]:%Y-%m-%d %H:%M:%S}"), "timestamp")
     if isinstance(node, exp.Placeholder) and node.name:
         value = values[node.name]
         return exp.Literal.number(value) if isinstance(value, int) else exp.Literal.string(_text(values, node))

@@ -57,7 +57,7 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
     when = when or TimeRange()
     files, web_files = live_files(lake, when)
     con = duckdb.connect()
-    _setup(con)
+    setup(con)
     enrich.install(con, lake.root)
     if prepare:
         prepare(con)
@@ -152,7 +152,8 @@ def time_conditions(column: str, when: TimeRange) -> list[str]:
     return conditions
 
 
-def _setup(con: duckdb.DuckDBPyConnection) -> None:
+def setup(con: duckdb.DuckDBPyConnection) -> None:
+    """UTC, the reference tables and the macros of sql/setup.sql: what any flowlake SQL may call."""
     con.execute("set TimeZone = 'UTC'")
     package = resources.files("flowlake")
     for table in ("protocols", "ports"):

@@ -9,23 +9,26 @@ A local session listens on loopback only: it has no business on the network.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.csv
 
+from flowlake import enrich
 from flowlake.engine import EngineSQLError
 from flowlake.engine.dialects import SQLTranslationError, translate
-from flowlake.engine.duckdb import TRAFFIC, VPC_FLOW_LOGS, Scan, live_files, time_conditions
+from flowlake.engine.duckdb import TRAFFIC, VPC_FLOW_LOGS, Scan, live_files, setup, time_conditions
 from flowlake.lake.ledger import FileEntry
 from flowlake.lake.store import FLOWS_DIR, Lake
 from flowlake.schema import PARTITION_COLUMN, lake_schema
@@ -48,6 +51,15 @@ LOCAL = {
 }
 """Local mode's: the driver on loopback, and a handful of shuffle partitions, not the cluster default of 200.
 (On a cluster the executors must reach the driver, so there Spark's own choice of address stands.)"""
+
+
+ENRICHMENT = {"ip_int": "decimal(38,0)", "country": "string", "country_name": "string", "as_name": "string",
+              "aws_service": "string", "addr_class": "string"}
+"""DuckDB's enrichment macros, and `ip_int` they are built on, as Spark functions: Arrow UDFs that put each batch
+of addresses through the same macro in a DuckDB connection of the Python worker, over the same ranges
+(flowlake.enrich) and the lake's ip-ranges.json, so both engines give one answer. Spark has no unsigned 128-bit
+integer: its `ip_int` is a decimal(38,0), NULL for IPv6 addresses from 4b3b:4ca8:5a86:c47a:98a:224:: up
+(10^38), among them fc00::/7 and fe80::/10."""
 
 
 class SparkUnavailable(RuntimeError):
@@ -111,12 +123,16 @@ class SparkConnection:
 
     def sql(self, text: str, params: dict | None = None) -> Result:
         try:
-            spark_sql = translate(text, "spark")
+            spark_sql = translate(text, "spark", functions=frozenset(ENRICHMENT))
         except SQLTranslationError as exc:
             raise EngineSQLError(str(exc)) from None
         return Result(call(lambda: self.spark.sql(spark_sql, args=params or None)))
 
     execute = sql
+
+    def register(self, name: str, table: pa.Table) -> None:
+        """An Arrow table as the temp view `name`, as DuckDB's `register` makes one."""
+        self.spark.createDataFrame(table).createOrReplaceTempView(name)
 
     def view(self, name: str, duckdb_select: str) -> None:
         self.sql(duckdb_select).frame.createOrReplaceTempView(name)
@@ -133,6 +149,7 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
     for table in ("protocols", "ports"):
         with resources.as_file(package / "reference" / f"{table}.csv") as path:
             con.spark.createDataFrame(pyarrow.csv.read_csv(path)).createOrReplaceTempView(table)
+    _enrichment(con, lake)
     _views(con, FLOWS_DIR, lake, files, lake_schema(), time_conditions("start_time", when))
     if where:
         con.view("flows_in_range", "select * from flows")
@@ -141,6 +158,42 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
     con.view("vpc_flow_logs", VPC_FLOW_LOGS)
     con.view("traffic", TRAFFIC)
     return con, Scan(len(files), sum(f.bytes for f in files), sum(f.rows for f in files))
+
+
+def _enrichment(con: SparkConnection, lake: Lake) -> None:
+    from pyspark.sql.functions import arrow_udf
+
+    for name, kind in ENRICHMENT.items():
+        con.spark.udf.register(name, arrow_udf(_udf(name, str(lake.root)), kind))
+
+
+def _udf(name: str, lake_root: str) -> Callable[[pa.Array], pa.Array]:
+    """A scalar Arrow UDF (pyspark reads the kind from the type hints)."""
+
+    def function(addresses: pa.Array) -> pa.Array:
+        return enriched(name, lake_root, addresses)
+
+    return function
+
+
+def enriched(name: str, lake_root: str, addresses: pa.Array) -> pa.Array:
+    """The macro `name` of each address, computed by DuckDB (in Spark's Python workers); in the addresses' order,
+    which the macros' lookups (joins) do not keep by themselves."""
+    value = f"try_cast({name}(a) as decimal(38, 0))" if name == "ip_int" else f"{name}(a)"
+    con = _enricher(lake_root)
+    con.register("addresses", pa.table({"i": pa.array(range(len(addresses)), pa.int64()), "a": addresses}))
+    try:
+        return con.sql(f"select {value} from addresses order by i").to_arrow_table().column(0).combine_chunks()
+    finally:
+        con.unregister("addresses")
+
+
+@functools.cache
+def _enricher(lake_root: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    setup(con)
+    enrich.install(con, Path(lake_root))
+    return con
 
 
 def _views(con: SparkConnection, table: str, lake: Lake, files: list[FileEntry], schema: pa.Schema,

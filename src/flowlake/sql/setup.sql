@@ -6,9 +6,6 @@ create or replace macro is_ipv6(a) as contains(a, ':');
 create or replace macro protocol_name(p) as
     coalesce((select name from protocols where number = p), cast(p as varchar));
 create or replace macro port_name(p) as (select name from ports where port = p);
-create or replace macro ipv4_number(a) as
-    try_cast(split_part(a, '.', 1) as bigint) * 16777216 + try_cast(split_part(a, '.', 2) as bigint) * 65536
-    + try_cast(split_part(a, '.', 3) as bigint) * 256 + try_cast(split_part(a, '.', 4) as bigint);
 create or replace macro port_span(lo, hi) as
     case when lo = hi then cast(lo as varchar) else cast(lo as varchar) || '-' || cast(hi as varchar) end;
 -- An address as an unsigned 128-bit integer (IPv4 in 0 .. 2^32-1), for CIDR and range tests; NULL if not parseable.

@@ -41,7 +41,7 @@ from flowlake.timerange import TimeRange, parse_duration
 from flowlake.web import dashboard, findings, forecasts, sandbox, saved
 from flowlake.web.cache import Answers
 from flowlake.web.dashboard import Period, QuestionError
-from flowlake.web.filters import ALIASES, DIMENSIONS, SCHEMA, SPECIAL, FilterError, Filters, install
+from flowlake.web.filters import ALIASES, DIMENSIONS, SCHEMA, SPECIAL, FilterError, Filters
 
 log = logging.getLogger(__name__)
 PAGES = ("/", "/explore", "/flows", "/sql", "/findings", "/forecasts", "/explain")
@@ -217,7 +217,7 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
         ahead = _seconds("horizon", horizon)
 
         def work() -> dict:
-            con, _ = connect(lake, forecast.span(lake, asked), None, _binder(filters), rollups=True)
+            con, _ = connect(lake, forecast.span(lake, asked), None, filters.bind, rollups=True)
             return forecasts.answer(con, asked, ahead, level / 100, filters.sql, _totals_hold(filters))
 
         return cached(request, _period(None, None, None), work)
@@ -233,7 +233,7 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
         history = period.start - dt.timedelta(seconds=forecast.Question.history + seconds)
 
         def work() -> dict:
-            con, _ = connect(lake, TimeRange(history, period.start), None, _binder(filters), rollups=True)
+            con, _ = connect(lake, TimeRange(history, period.start), None, filters.bind, rollups=True)
             return forecasts.band(con, period, metric, seconds, level / 100, filters.sql, _totals_hold(filters))
 
         return cached(request, period, work)
@@ -403,18 +403,8 @@ def _open(lake: Lake, filters: Filters, start: dt.datetime, end: dt.datetime,
           rollups: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection over [start, end) and the filters; with `rollups`, their views too (records, downloads and
     the SQL console never read them, and making them costs a sixth of a small answer)."""
-    con, _ = connect(lake, TimeRange(start, end), filters.sql, _binder(filters), rollups=rollups)
+    con, _ = connect(lake, TimeRange(start, end), filters.sql, filters.bind, rollups=rollups)
     return con
-
-
-def _binder(filters: Filters) -> Callable[[duckdb.DuckDBPyConnection], None]:
-    """What a connection needs before the filters' SQL can run: their functions and bound values."""
-
-    def prepare(con: duckdb.DuckDBPyConnection) -> None:
-        install(con)
-        filters.bind(con)
-
-    return prepare
 
 
 def _totals_hold(filters: Filters) -> bool:

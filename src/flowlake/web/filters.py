@@ -139,10 +139,10 @@ class Filters:
             raise FilterError(f"{key}={value!r} is not an address or CIDR block (10.0.0.0/8, 2001:db8::/32)") from None
         if network.num_addresses == 1:
             return f"{column} = {self._var(str(network.network_address))}"
-        if network.version == 4:
-            low, high = int(network.network_address), int(network.broadcast_address)
-            return f"ipv4_number({column}) between {self._var(low)} and {self._var(high)}"
-        return f"in_ipv6_network({column}, {self._var(str(network))})"
+        low, high = int(network.network_address), int(network.broadcast_address)
+        version = "" if network.version == 6 else "not "
+        return (f"{version}is_ipv6({column}) and ip_int({column})"
+                f" between cast({self._var(str(low))} as uhugeint) and cast({self._var(str(high))} as uhugeint)")
 
 
 def _integer(key: str, value: str) -> int:
@@ -150,22 +150,3 @@ def _integer(key: str, value: str) -> int:
         return int(value)
     except ValueError:
         raise FilterError(f"{key}={value!r} must be a whole number") from None
-
-
-def install(con: duckdb.DuckDBPyConnection) -> None:
-    """The functions CIDR filters call: `ipv4_number` as a macro, IPv6 membership in Python (rare)."""
-    con.execute("""create or replace macro ipv4_number(a) as
-        case when regexp_full_match(a, '\\d+\\.\\d+\\.\\d+\\.\\d+') then
-            (cast(split_part(a, '.', 1) as bigint) << 24) + (cast(split_part(a, '.', 2) as bigint) << 16)
-            + (cast(split_part(a, '.', 3) as bigint) << 8) + cast(split_part(a, '.', 4) as bigint) end""")
-    con.create_function("in_ipv6_network", _in_ipv6_network, [duckdb.sqltype("VARCHAR")] * 2,
-                        duckdb.sqltype("BOOLEAN"), side_effects=False)
-
-
-def _in_ipv6_network(address: str | None, network: str) -> bool:
-    if not address or ":" not in address:
-        return False
-    try:
-        return ipaddress.ip_address(address) in ipaddress.ip_network(network)
-    except ValueError:
-        return False

@@ -7,7 +7,7 @@
 -- param: detect_from timestamp
 with v4 as (
     select srcaddr, dstaddr, dstport, start_time, end_time, bytes,
-           ipv4_number(srcaddr) as src_number, ipv4_number(dstaddr) as dst_number
+           ip_int(srcaddr) as src_number, ip_int(dstaddr) as dst_number
     from traffic
     where start_time >= $detect_from and action = 'ACCEPT' and not is_ipv6(srcaddr) and not is_ipv6(dstaddr)
 ),
