@@ -10,6 +10,7 @@ import click
 from click.core import ParameterSource
 
 from flowlake.cli import UsageProblem, cli, time_options
+from flowlake.cli.findings import rule_input_options
 from flowlake.cli.ingest import SourceProblem, aws_access_options
 from flowlake.cli.query import emit
 from flowlake.cli.report import load_reports, pair
@@ -99,12 +100,7 @@ RUN_ONLY = {"workgroup": "--workgroup", "s3_output": "--output", "fmt": "--forma
               help="Also the lake's own reports (LAKE/_flowlake/reports).")
 @click.option("--reports", "report_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="A folder of your own report .sql files (repeatable).")
-@click.option("--threat-list", "threat_lists", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="For a rule: a threat list, as `flowlake findings` takes it (repeatable).")
-@click.option("--intents", type=click.Path(dir_okay=False, path_type=Path),
-              help="For a rule: the segmentation intents file, as `flowlake findings` takes it.")
-@click.option("--baseline", default="7d", show_default=True, metavar="DURATION",
-              help="For a rule: history before the range that baseline rules compare with.")
+@rule_input_options
 @click.option("--run", is_flag=True, help="Submit it to Athena, wait, and print the results.")
 @click.option("--workgroup", default="primary", show_default=True, help="With --run: the Athena workgroup.")
 @click.option("--output", "s3_output", metavar="S3URL",

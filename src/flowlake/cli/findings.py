@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -14,6 +15,17 @@ from flowlake.cli import Engine, UsageProblem, cli, engine_options, lake_option,
 from flowlake.cli.query import emit
 from flowlake.output import FORMATS, jsonable
 from flowlake.timerange import TimeRange, parse_duration
+
+
+def rule_input_options(f: Callable) -> Callable:
+    """`--threat-list`, `--intents` and `--baseline`: what the rules read besides the flows (for `findings` and
+    for `athena sql RULE`)."""
+    f = click.option("--baseline", default="7d", show_default=True, metavar="DURATION",
+                     help="History before the range that baseline rules compare with.")(f)
+    f = click.option("--intents", type=click.Path(dir_okay=False, path_type=Path),
+                     help="YAML file of named CIDR groups and segmentation intents.")(f)
+    return click.option("--threat-list", "threat_lists", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                        help="Addresses or CIDRs, one a line with # comments, or CSV (repeatable).")(f)
 
 
 @cli.command("findings")
@@ -26,12 +38,7 @@ from flowlake.timerange import TimeRange, parse_duration
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="A folder of your own rule .sql files (repeatable).")
 @click.option("--rule", "only", multiple=True, metavar="NAME", help="Run only this rule (repeatable).")
-@click.option("--threat-list", "threat_lists", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Addresses or CIDRs, one a line with # comments, or CSV (repeatable).")
-@click.option("--intents", type=click.Path(dir_okay=False, path_type=Path),
-              help="YAML file of named CIDR groups and segmentation intents.")
-@click.option("--baseline", default="7d", show_default=True, metavar="DURATION",
-              help="History before the range that baseline rules compare with.")
+@rule_input_options
 @click.option("--store/--no-store", "keep", default=True, show_default=True,
               help="Store the findings in the lake's `findings` table.")
 @click.option("--list", "list_", is_flag=True, help="List the rules, one per line.")
