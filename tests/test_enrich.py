@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -145,3 +147,28 @@ def test_cache_is_built_once_into_flowlake_cache(tmp_path: Path, monkeypatch: py
     stamp = path.stat().st_mtime_ns
     assert enrich.geo_file().stat().st_mtime_ns == stamp
     assert enrich.source().startswith("MAXMIND:GeoLite2-CountryASN-IPv4IPv6")
+
+
+def test_many_connections_attach_the_ranges_without_hanging() -> None:
+    """The dashboard opens a connection per question. DuckDB 2.0.1 hangs in `attach if not exists` once a
+    process has attached the same file in some dozens of connections, some still open: install() must not."""
+    script = """
+import duckdb
+from flowlake import enrich
+from flowlake.engine.duckdb import setup
+kept = []
+for i in range(300):
+    con = duckdb.connect()
+    setup(con)
+    enrich.install(con)
+    assert con.execute("select country('8.8.8.8')").fetchall() == [("US",)]
+    if i % 3 == 0:
+        kept.append(con)
+print("ok")
+"""
+    try:
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        pytest.fail("300 connections did not attach the ranges within 5 minutes: a hang")
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.strip() == b"ok"

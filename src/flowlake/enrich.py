@@ -43,7 +43,11 @@ class EnrichError(ValueError):
 
 def install(con: duckdb.DuckDBPyConnection, lake_root: Path | None = None) -> None:
     """Attach the geo ranges, load the lake's ip-ranges.json if it has one, and define the macros."""
-    con.execute(f"attach if not exists {_literal(str(geo_file()))} as geo (read_only)")
+    # Not `attach if not exists`: with it, DuckDB 2.0.1 deadlocks (a spinning mutex in AttachDatabase) once
+    # a process has attached the file in some dozens of connections (tests/test_enrich.py repeats it).
+    [(attached,)] = con.execute("select count(*) from duckdb_databases() where database_name = 'geo'").fetchall()
+    if not attached:
+        con.execute(f"attach {_literal(str(geo_file()))} as geo (read_only)")
     ranges = lake_root / META_DIR / IP_RANGES if lake_root is not None else None
     try:
         aws_ranges(con, ranges if ranges is not None and ranges.is_file() else None)
