@@ -106,6 +106,7 @@ def prepare_rollups(lake: Path) -> float:
     done = _stamp(marker)
     if done and {k: done[k] for k in wanted} == wanted:
         return done["seconds"]
+    shutil.rmtree(rollup.root(Lake(lake)), ignore_errors=True)  # time a whole build, not what was left to do
     began = time.perf_counter()
     subprocess.run([PY, "-m", "flowlake", "rollup", "--lake", str(lake)], check=True, stderr=subprocess.DEVNULL)
     seconds = round(time.perf_counter() - began, 1)
