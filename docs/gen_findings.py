@@ -74,6 +74,7 @@ Every rule returns the same shape, so findings from any rule sit in one table:
 | `detail` | What the rule measured: ports or hosts counted, the list or intent matched, the baseline. |
 | `query` | SQL over `flows` that returns the evidence records: paste it into `flowlake query` or the dashboard. |
 | `detected_at` | When the run that stored it ran. |
+| `src_country`, `src_as`, `dst_country`, `dst_as` | Where a public end is: its country code and AS name from the offline GeoLite2 data (see [address enrichment](reports.md#address-enrichment)); empty for private addresses, many addresses, and addresses the data does not place. The dashboard shows them beside the addresses, and OCSF carries them as the endpoints' `location.country` and `autonomous_system.name`. |
 
 `flowlake query "select * from findings"` (and every command's connection) sees the stored findings;
 they live in `LAKE/findings/findings.parquet`, which each run replaces atomically.

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -28,6 +30,7 @@ from flowlake.lake.store import Lake
 from flowlake.schema import parse_format_string
 from flowlake.sources.local import local_objects
 from flowlake.web import sandbox
+from rawdata import geoip2fast_lookups
 from test_corpora import CORPORA, INPUTS
 
 END = datetime(2026, 11, 27, tzinfo=UTC)
@@ -128,6 +131,40 @@ def test_ocsf_records_are_detection_findings(estate: tuple[Path, Path]) -> None:
         evidence = record["evidences"][0]
         assert evidence["data"]["query"] == source["query"]
         assert evidence.get("src_endpoint", {}).get("ip") == source["src"]
+        for end in ("src", "dst"):
+            endpoint = evidence.get(f"{end}_endpoint", {})
+            assert endpoint.get("location", {}).get("country") == source[f"{end}_country"]
+            assert endpoint.get("autonomous_system", {}).get("name") == source[f"{end}_as"]
+    assert any(r["evidences"][0]["dst_endpoint"].get("location") for r in records), "some end is enriched"
+
+
+def test_findings_carry_the_country_and_as_of_their_public_ends(estate: tuple[Path, Path]) -> None:
+    data, lake = estate
+    found = findings(lake, *DETECT, *inputs(data), "--no-store")
+    ends = [(f, end) for f in found for end in ("src", "dst") if f[end] is not None]
+    expected = geoip2fast_lookups(f[end] for f, end in ends)
+    for finding, end in ends:
+        country, _, as_name = expected[finding[end]]
+        assert (finding[f"{end}_country"], finding[f"{end}_as"]) == (country, as_name), (finding["rule"], end)
+    resolvers = [f for f in found if f["rule"] == "dns-external-resolver"]
+    assert resolvers and all(f["dst_country"] and f["dst_as"] for f in resolvers), "public resolvers are placed"
+    assert all(f["src_country"] is None for f in resolvers), "the instances asking are private"
+
+
+def test_findings_stored_before_enrichment_read_as_unplaced(estate: tuple[Path, Path], tmp_path: Path) -> None:
+    """A lake whose findings file predates the enrichment columns still lists, and merges new runs into it."""
+    data, lake = estate
+    old = tmp_path / "lake"
+    shutil.copytree(lake, old)
+    stored = old / "findings" / "findings.parquet"
+    findings(old, *DETECT, *inputs(data))
+    table = pq.read_table(stored)
+    pq.write_table(table.drop_columns(["src_country", "src_as", "dst_country", "dst_as"]), stored)
+    listed = rows(old, "select count(*), count(dst_country) from findings")
+    assert listed == [(table.num_rows, 0)]
+    again = findings(old, *DETECT, *inputs(data))
+    assert rows(old, "select count(*), count(dst_country) from findings") == [
+        (table.num_rows, sum(f["dst_country"] is not None for f in again))]
 
 
 def test_a_users_rule_runs_beside_the_built_in_ones(estate: tuple[Path, Path], tmp_path: Path) -> None:

@@ -83,6 +83,17 @@ def test_the_findings_page_lists_filters_and_opens_the_evidence(site: str, found
     tab.page.screenshot(path=DOCS_IMG / "findings.png")
 
 
+def test_a_finding_shows_where_its_public_end_is(site: str, found, tab: Tab) -> None:  # noqa: F811
+    _, stored = found
+    placed = next(f for f in stored if f["dst_country"] and f["dst_as"])
+    tab.open(f"{site}/findings?{RANGE}&finding={placed['id']}")
+    row = f'[data-testid="findings-table"] tr:has(td[data-key="id"][data-value="{placed["id"]}"])'
+    assert tab.page.inner_text(f'{row} td[data-key="dst"]') == f"{placed['dst']} ({placed['dst_country']})"
+    assert tab.page.inner_text('[data-testid="finding-ends"]') == (
+        f"From {placed['src']} to {placed['dst']} ({placed['dst_country']}, {placed['dst_as']}).")
+    assert not tab.errors
+
+
 def test_the_overview_counts_the_findings_and_links_to_them(site: str, found, tab: Tab) -> None:  # noqa: F811
     _, stored = found
     tab.open(f"{site}/?{RANGE}")

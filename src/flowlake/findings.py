@@ -21,10 +21,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from flowlake import __version__
+from flowlake import __version__, enrich
 from flowlake.engine import EngineSQLError, catalog
 from flowlake.engine.catalog import SqlAsset
 from flowlake.engine.duckdb import Scan, connect
+from flowlake.engine.duckdb import setup as duckdb_setup
 from flowlake.lake import findings as store
 from flowlake.lake.store import META_DIR, Lake
 from flowlake.timerange import TimeRange
@@ -249,9 +250,19 @@ def detect(lake: Lake, when: TimeRange, baseline: dt.timedelta, rules: list[SqlA
     now = dt.datetime.now(dt.UTC)
     for rule in rules:
         found.register("rule_findings", rule_findings(con, rule, detect_from, now))
-        found.execute(f"insert into {FOUND} select * from rule_findings")
+        found.execute(f"insert into {FOUND} by name select * from rule_findings")
         found.unregister("rule_findings")
+    enrich_findings(found, lake)
     return found
+
+
+def enrich_findings(found: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """Country and AS of each finding's public ends, looked up once per finding after the rules ran (there are
+    few findings), so rules stay plain SQL on every engine."""
+    duckdb_setup(found)
+    enrich.install(found, lake.root)
+    found.execute(f"update {FOUND} set src_country = country(src), src_as = as_name(src),"
+                  " dst_country = country(dst), dst_as = as_name(dst)")
 
 
 def rule_findings(con: Any, rule: SqlAsset, detect_from: dt.datetime, now: dt.datetime) -> pa.RecordBatchReader:
@@ -284,7 +295,7 @@ ORDER = ("case severity " + " ".join(f"when '{s}' then {i}" for i, s in enumerat
          + " end desc, first_seen, rule, src, dst")
 
 
-TABLE_COLUMNS = "severity, rule, src, dst, ports, first_seen, last_seen, flows, bytes, detail"
+TABLE_COLUMNS = "severity, rule, src, src_country, dst, dst_country, ports, first_seen, last_seen, flows, bytes, detail"
 """What a terminal table shows; the other formats carry every column, the evidence query included."""
 
 
@@ -313,8 +324,8 @@ def ocsf(row: dict, descriptions: dict[str, str]) -> dict:
             "analytic": {"uid": row["rule"], "name": row["rule"], "type_id": 1, "type": "Rule"},
         },
         "evidences": [{
-            "src_endpoint": {"ip": row["src"]} if row["src"] else {},
-            "dst_endpoint": {"ip": row["dst"], **({"port": port} if port is not None else {})} if row["dst"] else {},
+            "src_endpoint": _endpoint(row, "src"),
+            "dst_endpoint": {**_endpoint(row, "dst"), **({"port": port} if port is not None and row["dst"] else {})},
             "data": {"ports": row["ports"], "flows": row["flows"], "bytes": row["bytes"], "query": row["query"]},
         }],
         "metadata": {"product": {"name": "flowlake", "vendor_name": "flowlake", "version": __version__},
@@ -324,6 +335,18 @@ def ocsf(row: dict, descriptions: dict[str, str]) -> dict:
         record["attacks"] = [{"technique": {"uid": technique, "name": technique_name},
                               "tactic": {"uid": tactic, "name": tactic_name}, "version": "v16"}]
     return record
+
+
+def _endpoint(row: dict, end: str) -> dict:
+    """An OCSF Network Endpoint: the address, with its country and AS when enrichment knows them."""
+    if not row[end]:
+        return {}
+    endpoint: dict = {"ip": row[end]}
+    if row.get(f"{end}_country"):
+        endpoint["location"] = {"country": row[f"{end}_country"]}
+    if row.get(f"{end}_as"):
+        endpoint["autonomous_system"] = {"name": row[f"{end}_as"]}
+    return endpoint
 
 
 def _ms(value: dt.datetime) -> int:

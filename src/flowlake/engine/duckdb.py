@@ -69,9 +69,7 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
     _views(con, WEB_LOGS_DIR, lake, web_files, WEB_LOGS_SCHEMA, time_conditions("time", when))
     con.execute(f"create temp view vpc_flow_logs as {VPC_FLOW_LOGS}")
     con.execute(TRAFFIC_VIEW)
-    stored = findings.path(lake)
-    con.execute("create temp view findings as "
-                + (f"select * from read_parquet({_literal(str(stored))})" if stored.exists() else findings.empty_sql()))
+    con.execute(f"create temp view findings as {findings.stored_sql(lake)}")
     if rollups:
         _rollup_views(con, lake, files, when)
     return con, Scan(len(files), sum(f.bytes for f in files), sum(f.rows for f in files))

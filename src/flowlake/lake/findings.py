@@ -22,8 +22,10 @@ COLUMNS = (
     ("first_seen", "timestamptz"), ("last_seen", "timestamptz"), ("flows", "bigint"), ("bytes", "bigint"),
     ("detail", "varchar"), ("mitre", "varchar"), ("tactic", "varchar"), ("query", "varchar"),
     ("detected_at", "timestamptz"),
+    ("src_country", "varchar"), ("src_as", "varchar"), ("dst_country", "varchar"), ("dst_as", "varchar"),
 )
-"""Every finding's shape, whatever rule made it."""
+"""Every finding's shape, whatever rule made it: the rule's columns, then the enrichment of both ends
+(country code and AS name of a public address, added after the rules ran; null for private ones)."""
 
 
 def path(lake: Lake) -> Path:
@@ -35,6 +37,16 @@ def empty_sql() -> str:
     return "select " + ", ".join(f"cast(null as {t}) as {c}" for c, t in COLUMNS) + " where false"
 
 
+def stored_sql(lake: Lake) -> str:
+    """A SELECT of the stored findings with every column of COLUMNS: a file written before a column
+    existed reads it as null."""
+    final = path(lake)
+    if not final.exists():
+        return empty_sql()
+    return (f"select * from ({empty_sql()}) union all by name "
+            f"select * from read_parquet('{str(final).replace(chr(39), chr(39) * 2)}')")
+
+
 def save(lake: Lake, con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Merge `table` (rows of COLUMNS) into the stored findings, new rows replacing old ones by `id`."""
     final = path(lake)
@@ -42,10 +54,9 @@ def save(lake: Lake, con: duckdb.DuckDBPyConnection, table: str) -> None:
     tmp = final.parent / f".findings-{uuid.uuid4().hex}.parquet.tmp"
     columns = ", ".join(c for c, _ in COLUMNS)
     with lake.writer():
-        stored = pq.read_table(final) if final.exists() else con.sql(empty_sql()).to_arrow_table()
-        con.register("stored_findings", stored)
+        con.execute(f"create or replace temp view stored_findings as {stored_sql(lake)}")
         merged = con.sql(f"select {columns} from stored_findings where id not in (select id from {table})"
                          f" union all select {columns} from {table} order by first_seen, id").to_arrow_table()
-        con.unregister("stored_findings")
+        con.execute("drop view stored_findings")
         pq.write_table(merged, tmp, compression="zstd")
         publish(tmp, final)

@@ -12,6 +12,10 @@ const EVIDENCE_COLUMNS = ["start_time", "action", "srcaddr", "srcport", "dstaddr
   "bytes", "interface_id"];
 
 const number = (v) => fmt.integer(v);
+// One end of a finding: its address (null: many addresses) and, for a public one, its country and AS.
+const where = (address, country) => (address == null ? "many" : country ? `${address} (${country})` : address);
+const end = (address, country, as) => (address == null ? "many addresses"
+  : [country, as].some(Boolean) ? `${address} (${[country, as].filter(Boolean).join(", ")})` : address);
 
 function sqlHref(query) {
   const link = new URL(state.hrefFor("/sql"), location.origin);
@@ -64,8 +68,8 @@ export function mount(root) {
       columns: [
         { key: "severity", format: (v) => badge(v) },
         { key: "title" },
-        { key: "src", format: (v) => v ?? "many" },
-        { key: "dst", format: (v) => v ?? "many" },
+        { key: "src", format: (v, row) => where(v, row.src_country) },
+        { key: "dst", format: (v, row) => where(v, row.dst_country) },
         { key: "ports" },
         { key: "first_seen", label: "first seen", format: (v) => fmt.time(v) },
         { key: "last_seen", label: "last seen", format: (v) => fmt.time(v) },
@@ -92,6 +96,8 @@ export function mount(root) {
       detail.body.replaceChildren(
         h("p", { class: "finding-summary", "data-testid": "finding-summary" }, badge(f.severity), " ",
           `${f.rule}: ${f.detail}. ${f.mitre} (${f.tactic}).`),
+        h("p", { class: "finding-ends", "data-testid": "finding-ends" },
+          `From ${end(f.src, f.src_country, f.src_as)} to ${end(f.dst, f.dst_country, f.dst_as)}.`),
         h("pre", { class: "finding-query", "data-testid": "finding-query" }, f.query),
         h("p", {}, h("a", { href: sqlHref(f.query), "data-testid": "finding-open-sql" }, "Open the query in SQL ›")),
         table({
