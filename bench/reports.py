@@ -172,10 +172,11 @@ def check_lake(lake: Path) -> None:
 
 
 def run_flowlake(lake: Path, asset: catalog.SqlAsset, values: dict, when: TimeRange) -> pa.Table:
-    """What `flowlake report NAME --from ... --to ...` does, minus printing."""
-    con, _ = connect(Lake(lake), when)
+    """What `flowlake report NAME --from ... --to ...` does, minus printing: reading the rollups where they
+    answer the report exactly."""
+    con, _ = connect(Lake(lake), when, rollups=True)
     try:
-        return run(con, asset, bind(asset, values, con, when)).read_all()
+        return run(con, asset, bind(asset, values, con, when), rolled=when).read_all()
     finally:
         con.close()
 

@@ -147,3 +147,62 @@ def test_every_rollup_without_log_status_holds_only_traffic() -> None:
     for name in rewrite.PREFERENCE:
         if "log_status" not in rollup.dimensions(name):
             assert "coalesce(log_status, 'OK') = 'OK'" in rollup.definitions()[name].sql, name
+
+
+NEWEST = sorted(n for n, a in catalog.load("reports").items() if rewrite.newest_first(a.sql, {"limit": 100}))
+
+
+def test_the_newest_first_reports_are_the_listings_of_records() -> None:
+    assert NEWEST == ["accepted-tcp", "rejected-tcp", "rejected-traffic", "ssh-rdp", "traffic-from-source",
+                      "traffic-to-destination"]
+
+
+@pytest.mark.parametrize("name", NEWEST)
+def test_newest_first_reports_read_the_last_hours_and_answer_as_the_whole_range(
+        name: str, lake: Lake, caplog: pytest.LogCaptureFixture) -> None:
+    asset = catalog.load("reports")[name]
+    con, _ = connect(lake)
+    busiest = {p: con.sql(f"select {c} from traffic group by 1 order by count(*) desc, 1 limit 1").fetchall()[0][0]
+               for p, c in (("src", "srcaddr"), ("dst", "dstaddr"))}
+    given = {p.name: busiest[p.name] for p in asset.params if p.name in busiest}
+    windows = set()
+    for label, when in RANGES.items():
+        for limit in (3, 100, 1_000_000):  # the last hour holds 3 rows; only the whole range holds a million
+            con, _ = connect(lake, when)
+            bound = bind(asset, {**given, "limit": str(limit)}, con, when)
+            caplog.clear()
+            with caplog.at_level("INFO", logger="flowlake.reports"):
+                got = run(con, asset, bound).read_all()
+            whole = con.sql(asset.sql, params=bound).to_arrow_table()
+            assert got.schema == whole.schema and got.to_pylist() == whole.to_pylist(), (label, limit)
+            assert whole.num_rows, (label, limit)
+            read = [r.getMessage() for r in caplog.records if "reads" in r.getMessage()]
+            windows.add(read[0].rsplit(" ", 1)[1] if "last" in read[0] else "range")
+            if limit == 1_000_000:
+                assert read == [f"report {name} reads records"], read
+    assert "1:00:00" in windows and "range" in windows, windows
+
+
+@pytest.mark.parametrize("sql", [
+    "select * from traffic order by start_time limit 10",
+    "select * from traffic order by bytes desc, start_time desc limit 10",
+    "select * from traffic order by start_time desc",
+    "select srcaddr, max(start_time) from traffic group by 1 order by 2 desc limit 10",
+    "select distinct srcaddr, start_time from traffic order by start_time desc limit 10",
+    "select * from traffic join other using (srcaddr) order by start_time desc limit 10",
+    "select * from traffic order by start_time desc limit 10 offset 5",
+    "select * from web_logs order by start_time desc limit 10",
+])
+def test_only_plain_listings_newest_first_are_narrowed(sql: str) -> None:
+    assert rewrite.newest_first(sql, {}) is None
+
+
+def test_where_narrows_the_newest_listing_too(lake: Lake) -> None:
+    ran = run_cli("-v", "report", "rejected-traffic", "--lake", str(lake.root), "--where", "dstport = 22",
+                  "--limit", "5", "--format", "json")
+    assert ran.returncode == 0, ran.stderr.decode()
+    con, _ = connect(lake, where="dstport = 22")
+    expected = con.sql("select start_time, srcaddr, dstport from traffic where action = 'REJECT'"
+                       " order by start_time desc, interface_id, srcaddr, dstaddr, srcport, dstport limit 5").fetchall()
+    assert [(r["srcaddr"], r["dstport"]) for r in json.loads(ran.stdout)] == [(s, p) for _, s, p in expected]
+    assert b"reads the records of the last" in ran.stderr

@@ -7,6 +7,7 @@ replaced, and a time range opens only the partitions it touches.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -69,10 +70,21 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
     _views(con, WEB_LOGS_DIR, lake, web_files, WEB_LOGS_SCHEMA, time_conditions("time", when))
     con.execute(f"create temp view vpc_flow_logs as {VPC_FLOW_LOGS}")
     con.execute(TRAFFIC_VIEW)
+    con.execute(f"set variable latest_start = {_latest_start(files, when)}")
     con.execute(f"create temp view findings as {findings.stored_sql(lake)}")
     if rollups:
         _rollup_views(con, lake, files, when)
     return con, Scan(len(files), sum(f.bytes for f in files), sum(f.rows for f in files))
+
+
+def _latest_start(files: list[FileEntry], when: TimeRange) -> str:
+    """The latest record start the files can hold within the range (from the ledger), as SQL: what newest-first
+    reports count back from (reports.py); NULL when no file knows its span."""
+    known = [f.max_start for f in files if f.max_start is not None]
+    if not known:
+        return "null"
+    latest = dt.datetime.fromtimestamp(max(known) + 1, dt.UTC)
+    return f"timestamptz '{min(latest, when.end) if when.end else latest}'"
 
 
 def live_files(lake: Lake, when: TimeRange) -> tuple[list[FileEntry], list[FileEntry]]:

@@ -7,6 +7,10 @@ sum of the rollup's sums, `count(*)` becomes the sum of its `flows`, `count(dist
 `max(c)` of a kept column stay as they are. `start_time` is answered by the rollups that keep `t` (the
 five-minute bucket of `start`) when it is only bucketed by a whole number of five minutes or tested for
 null. Anything else (joins, subqueries, windows, other aggregates, a per-record column) keeps the records.
+
+A report that lists records newest first (`order by start_time desc ... limit N`, no grouping) is instead
+narrowed to the last hour, day or week (`newest_first`): when that holds N rows they are the answer, since
+every record left out started earlier than all of them; the time filter skips the other files' row groups.
 """
 
 from __future__ import annotations
@@ -154,6 +158,45 @@ def _rewrite(tree: exp.Expression, name: str, dims: frozenset[str]) -> exp.Expre
         table = exp.select("*").from_(table).where("coalesce(log_status, 'OK') = 'OK'").subquery()
     tree.set("from_" if "from_" in tree.args else "from", exp.From(this=exp.alias_(table, "traffic", table=True)))
     return tree
+
+
+NEWEST_WINDOWS = (dt.timedelta(hours=1), dt.timedelta(days=1), dt.timedelta(days=7))
+"""How far back `newest_first` queries look, in turn, before reading the whole range."""
+
+
+def newest_first(sql: str, params: dict) -> tuple[str, int] | None:
+    """For a query listing records newest first, the same query over the records from `$newest_from` on and
+    the number of rows it asks for; None for any other query."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return None
+    if not isinstance(tree, exp.Select) or any(tree.args.get(k) for k in ("with", "joins", "group", "having",
+                                                                           "distinct", "qualify")):
+        return None
+    source = tree.args.get("from_") or tree.args.get("from")
+    if source is None or not isinstance(source.this, exp.Table) or source.this.name not in ("traffic", "flows"):
+        return None
+    if any(node is not tree for node in tree.find_all(exp.Select)) or tree.find(exp.AggFunc, exp.Window):
+        return None
+    order = tree.args.get("order")
+    first = order.expressions[0] if order else None
+    if not (isinstance(first, exp.Ordered) and first.args.get("desc") and isinstance(first.this, exp.Column)
+            and first.this.name == "start_time"):
+        return None
+    limit = tree.args.get("limit")
+    count = limit.expression if limit is not None else None
+    if isinstance(count, exp.Placeholder):
+        count = params.get(count.name)
+    elif isinstance(count, exp.Literal) and count.is_int:
+        count = int(count.name)
+    if not isinstance(count, int) or isinstance(count, bool) or tree.args.get("offset"):
+        return None
+    name = source.this.name
+    narrowed = exp.select("*").from_(name).where("start_time >= $newest_from").subquery(name)
+    tree = tree.copy()
+    tree.set("from_" if "from_" in tree.args else "from", exp.From(this=narrowed))
+    return tree.sql(dialect="duckdb"), count
 
 
 def interval_seconds(con: duckdb.DuckDBPyConnection) -> Callable[[str], float]:

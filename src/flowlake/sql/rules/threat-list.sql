@@ -5,16 +5,22 @@
 -- tactic: TA0011 Command and Control
 -- description: Flows from or to an address or CIDR on a list given with --threat-list, matched in either direction.
 -- param: detect_from timestamp
-with v4 as (
-    select srcaddr, dstaddr, dstport, start_time, end_time, bytes,
-           ip_int(srcaddr) as src_number, ip_int(dstaddr) as dst_number
-    from traffic
-    where start_time >= $detect_from and not is_ipv6(srcaddr) and not is_ipv6(dstaddr)
+-- Each address is turned into a number and tested against the lists once, not once per record.
+with recent as (
+    select srcaddr, dstaddr, dstport, start_time, end_time, bytes from traffic where start_time >= $detect_from
+),
+numbers as (
+    select addr, ip_int(addr) as n
+    from (select srcaddr as addr from recent union select dstaddr from recent) e
+    where not is_ipv6(addr)
+),
+listed as (
+    select a.addr, t.list_name from numbers a join threat_list t on a.n between t.lo and t.hi
 ),
 matched as (
-    select v4.*, t.list_name, 'to' as direction from v4 join threat_list t on v4.dst_number between t.lo and t.hi
+    select r.*, l.list_name, 'to' as direction from recent r join listed l on r.dstaddr = l.addr
     union all
-    select v4.*, t.list_name, 'from' as direction from v4 join threat_list t on v4.src_number between t.lo and t.hi
+    select r.*, l.list_name, 'from' as direction from recent r join listed l on r.srcaddr = l.addr
 )
 select srcaddr as src, dstaddr as dst, port_span(min(dstport), max(dstport)) as ports,
        min(start_time) as first_seen, max(end_time) as last_seen, count(*) as flows, sum(bytes) as bytes,
