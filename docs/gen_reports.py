@@ -76,10 +76,18 @@ keeps the series under 400 points over the time range given (or, without one, th
 adds up bytes, packets and records, reads the rollup instead of the records (the per-file aggregates that
 `flowlake rollup`, `serve` and `watch` build: [dashboard.md](dashboard.md#rollups)): top talkers,
 destinations, pairs (address and packet level), ports, protocols, IP versions, internet egress and
-ingress, directions, and the traffic and actions over time in buckets of whole five minutes. The query
-is rewritten from the same SQL file with sqlglot (`src/flowlake/engine/rewrite.py`), and
-`tests/test_rewrite.py` checks that every report gives the same rows and types either way. With
-`--where`, or for files not rolled up yet, the records answer; `flowlake -v report ...` says which.
+ingress, directions, countries and AS names, and the traffic and actions over time in buckets of whole
+five minutes. The query is rewritten from the same SQL file with sqlglot (`src/flowlake/engine/rewrite.py`):
+each SELECT over `traffic` (the whole query, or one in a CTE or a UNION) reads the smallest rollup that
+answers it, and `is_private(srcaddr)` can come from a rollup's `src_private` column. `tests/test_rewrite.py`
+checks that every report gives the same rows and types either way. With `--where`, or for files not
+rolled up yet, the records answer; `flowlake -v report ...` says which.
+
+**Newest first.** A report that lists records newest first (`order by start_time desc ... limit N`, no
+grouping: accepted-tcp, rejected-traffic, ssh-rdp, traffic-from-source...) reads the last hour before the
+latest record, then the last day, then the last week, and stops at the first that holds N rows. Every
+record left out started earlier than all of those, so the answer is the same; the time filter skips the
+other files' row groups, so a 30-day listing takes what a one-hour one does.
 
 ## Your own reports
 

@@ -26,7 +26,7 @@ RANGES = {
 }
 ROLLED = {"top-talkers", "top-talkers-packets", "top-talkers-packet-level", "top-destinations", "top-pairs",
           "top-pairs-packet-level", "top-ports", "protocols", "ip-versions", "internet-egress", "internet-ingress",
-          "traffic-over-time", "actions-over-time", "directions"}
+          "traffic-over-time", "actions-over-time", "directions", "top-countries", "top-asns"}
 """Reports the rollups answer over whole days (the rest need per-record columns)."""
 NAT_HEADER = "instance-id interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr"
 """AWS's NAT gateway example format: no `start`, so its records fall outside any time range."""
@@ -126,6 +126,9 @@ SECONDS = rewrite.interval_seconds(duckdb.connect())
     " group by 1",
     "select date_trunc('hour', start_time), count(*) from traffic group by 1",
     "with t as (select * from traffic) select srcaddr, count(*) from t group by 1",
+    "with t as (select srcaddr, sum(bytes) as b from traffic group by 1) select * from t join traffic using (srcaddr)",
+    "select srcaddr, count(*) from traffic where dstaddr in (select srcaddr from traffic group by 1) group by 1",
+    "select count(*) from (select srcaddr, sum(bytes) from traffic group by 1 union all select * from traffic)",
     "select srcaddr, count(bytes) from traffic group by 1",
 ])
 def test_queries_that_need_the_records_are_not_rewritten(sql: str) -> None:
@@ -206,3 +209,18 @@ def test_where_narrows_the_newest_listing_too(lake: Lake) -> None:
                        " order by start_time desc, interface_id, srcaddr, dstaddr, srcport, dstport limit 5").fetchall()
     assert [(r["srcaddr"], r["dstport"]) for r in json.loads(ran.stdout)] == [(s, p) for _, s, p in expected]
     assert b"reads the records of the last" in ran.stderr
+
+
+def test_each_select_over_traffic_reads_its_own_rollup() -> None:
+    sql = ("with ends as (select srcaddr as a, sum(bytes) as b from traffic where not is_private(srcaddr) group by 1"
+           " union all select dstaddr, sum(bytes) from traffic where is_private(srcaddr) group by 1)"
+           " select a, sum(b) from ends group by 1")
+    name, rewritten = rewrite.over_rollup(sql, {}, SECONDS, ranged=True)
+    assert name == "sources+destinations"
+    assert "FROM rollup_sources" in rewritten and "FROM rollup_destinations" in rewritten
+    assert "WHERE src_private" in rewritten and "NOT IS_PRIVATE(srcaddr)" in rewritten
+    by_source_class = ("select dstaddr, count(*) from traffic where is_private(dstaddr) and is_private(srcaddr)"
+                       " group by 1")
+    assert rewrite.over_rollup(by_source_class, {}, SECONDS, ranged=True)[0] == "destinations"
+    by_destination_class = "select srcaddr, count(*) from traffic where is_private(dstaddr) group by 1"
+    assert rewrite.over_rollup(by_destination_class, {}, SECONDS, ranged=True)[0] == "pairs"

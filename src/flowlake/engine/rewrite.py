@@ -49,8 +49,10 @@ def _dimensions() -> dict[str, frozenset[str]]:
 
 
 def over_rollup(sql: str, params: dict, seconds: Callable[[str], float], ranged: bool) -> tuple[str, str] | None:
-    """The rollup's name and the query over `rollup_NAME`, or None when it must read the records.
+    """The rollups' names and the query over `rollup_NAME`, or None when it must read the records.
 
+    Each SELECT that reads `traffic` (the whole query, or one in a CTE or a UNION) is answered by the smallest
+    rollup that can answer it exactly; when one of them cannot, the query reads the records.
     `params` are the bound parameters (a bucket parameter decides whether `start_time` can be answered);
     `seconds` turns an interval's text into seconds (the engine's own reading of it); `ranged` says the
     `traffic` view is limited to a time range (so it holds no record without a `start`)."""
@@ -58,16 +60,54 @@ def over_rollup(sql: str, params: dict, seconds: Callable[[str], float], ranged:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError:
         return None
+    selects = [s for s in tree.find_all(exp.Select) if _source(s) == "traffic"]
+    tables = [t for t in tree.find_all(exp.Table) if t.name == "traffic"]
+    if not selects or len(tables) != len(selects):  # `traffic` read elsewhere too (a join, a subquery's IN)
+        return None
+    names = []
+    for select in selects:
+        found = _answer(select, params, seconds, ranged)
+        if found is None:
+            return None
+        name, rewritten = found
+        names.append(name)
+        if select is tree:
+            tree = rewritten
+        else:
+            select.replace(rewritten)
+    return "+".join(dict.fromkeys(names)), tree.sql(dialect="duckdb")
+
+
+def _source(select: exp.Select) -> str | None:
+    source = select.args.get("from_") or select.args.get("from")
+    return source.this.name if source is not None and isinstance(source.this, exp.Table) else None
+
+
+def _answer(select: exp.Select, params: dict, seconds: Callable[[str], float], ranged: bool,
+            ) -> tuple[str, exp.Expression] | None:
+    """The smallest rollup answering one SELECT over `traffic`, and the SELECT over it."""
     try:
-        needed = _check(tree, params, seconds)
+        needed = _check(select, params, seconds)
     except _Records:
         return None
-    started = ranged or _requires_start(tree)
+    started = ranged or _requires_start(select)
     for name in PREFERENCE:
         dims = _dimensions()[name]
-        if needed <= dims and (started or name not in STARTED):
-            return name, _rewrite(tree, name, dims).sql(dialect="duckdb")
+        if all(_kept(column, dims) for column in needed) and (started or name not in STARTED):
+            return name, _rewrite(select, name, dims)
     return None
+
+
+FLAGS = {"srcaddr": "src_private", "dstaddr": "dst_private"}
+"""Rollup columns holding `is_private` of an address the rollup does not keep."""
+
+
+def _kept(column: str, dims: frozenset[str]) -> bool:
+    """Whether a rollup keeps what the query needs: a column, or `is_private(column)` as a flag."""
+    if column.startswith("is_private(") and column.endswith(")"):
+        address = column.removeprefix("is_private(").removesuffix(")")
+        return address in dims or FLAGS.get(address) in dims
+    return column in dims
 
 
 def _check(tree: exp.Expression, params: dict, seconds: Callable[[str], float]) -> set[str]:
@@ -79,6 +119,8 @@ def _check(tree: exp.Expression, params: dict, seconds: Callable[[str], float]) 
         raise _Records
     if any(node is not tree for node in tree.find_all(exp.Select)) or tree.find(exp.Window, exp.Unnest):
         raise _Records
+    if any(not isinstance(star.parent, exp.Count) for star in tree.find_all(exp.Star)):
+        raise _Records  # `select *`: every column of every record
     aliases = {e.alias for e in tree.expressions if e.alias}
     needed: set[str] = set()
     for column in tree.find_all(exp.Column):
@@ -93,6 +135,10 @@ def _check(tree: exp.Expression, params: dict, seconds: Callable[[str], float]) 
         if name == "start_time":
             _bucketed(column, params, seconds)
             needed.add("t")
+            continue
+        call = column.parent
+        if isinstance(call, exp.Anonymous) and call.name == "is_private" and call.expressions == [column]:
+            needed.add(f"is_private({name})")
             continue
         needed.add(name)
     for aggregate in tree.find_all(exp.AggFunc):
@@ -153,6 +199,10 @@ def _rewrite(tree: exp.Expression, name: str, dims: frozenset[str]) -> exp.Expre
     for column in list(tree.find_all(exp.Column)):
         if column.name == "start_time":
             column.replace(exp.func("to_timestamp", exp.column("t")))
+    for call in list(tree.find_all(exp.Anonymous)):
+        address = call.expressions[0].name if call.name == "is_private" and len(call.expressions) == 1 else None
+        if address and address not in dims and FLAGS.get(address) in dims:
+            call.replace(exp.column(FLAGS[address]))
     table: exp.Expression = exp.to_table(f"rollup_{name}")
     if "log_status" in dims:
         table = exp.select("*").from_(table).where("coalesce(log_status, 'OK') = 'OK'").subquery()

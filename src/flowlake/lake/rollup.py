@@ -48,11 +48,20 @@ def version() -> str:
 @cache
 def dimensions(name: str) -> tuple[str, ...]:
     """The columns a rollup groups by (all but the measures)."""
-    con = duckdb.connect()
+    con = _connect()
     columns = ", ".join(f'cast(null as {sql_type(f.type, "duckdb")}) as "{f.name}"' for f in lake_schema())
     con.execute(f"create view rollup_input as select {columns} where false")
     described = con.sql(f"describe {definitions()[name].sql}").fetchall()
     return tuple(row[0] for row in described if row[0] not in (*METRICS, "last_end", "pair"))
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    """A connection with the macros rollups may call (`is_private`)."""
+    from flowlake.engine.duckdb import setup  # engine.duckdb reads the rollups: imported when used
+
+    con = duckdb.connect()
+    setup(con)
+    return con
 
 
 def root(lake: Lake) -> Path:
@@ -93,7 +102,7 @@ def build(lake: Lake, entry: FileEntry) -> bool:
     partial = final.with_name(final.name + ".tmp")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    con = duckdb.connect()
+    con = _connect()
     try:
         source = str(lake.root / entry.path).replace("'", "''")
         con.execute(f"create view rollup_input as select * from read_parquet('{source}')")
