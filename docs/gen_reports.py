@@ -81,7 +81,12 @@ five minutes. The query is rewritten from the same SQL file with sqlglot (`src/f
 each SELECT over `traffic` (the whole query, or one in a CTE or a UNION) reads the smallest rollup that
 answers it, and `is_private(srcaddr)` can come from a rollup's `src_private` column. `tests/test_rewrite.py`
 checks that every report gives the same rows and types either way. With `--where`, or for files not
-rolled up yet, the records answer; `flowlake -v report ...` says which.
+rolled up yet, the records answer; `flowlake -v report ...` says which. The top pairs (address and
+packet level) group the pairs rollup by its 64-bit hash of the two addresses first, which is faster than
+grouping by the strings. The hash groups whose total reaches the N-th largest are the candidates, and only
+their rows are grouped by address. A pair left out totals at most its hash group, below the N-th
+candidate, so the rows are the same. When two pairs share a hash and that leaves the top rows unsettled,
+every pair is grouped.
 
 **Newest first.** A report that lists records newest first (`order by start_time desc ... limit N`, no
 grouping: accepted-tcp, rejected-traffic, ssh-rdp, traffic-from-source...) reads the last hour before the

@@ -129,6 +129,8 @@ SECONDS = rewrite.interval_seconds(duckdb.connect())
     "with t as (select srcaddr, sum(bytes) as b from traffic group by 1) select * from t join traffic using (srcaddr)",
     "select srcaddr, count(*) from traffic where dstaddr in (select srcaddr from traffic group by 1) group by 1",
     "select count(*) from (select srcaddr, sum(bytes) from traffic group by 1 union all select * from traffic)",
+    "select * from (with traffic as (select * from flows where dstport = 22) select srcaddr, count(*) from traffic"
+    " group by 1)",
     "select srcaddr, count(bytes) from traffic group by 1",
 ])
 def test_queries_that_need_the_records_are_not_rewritten(sql: str) -> None:
@@ -224,3 +226,51 @@ def test_each_select_over_traffic_reads_its_own_rollup() -> None:
     assert rewrite.over_rollup(by_source_class, {}, SECONDS, ranged=True)[0] == "destinations"
     by_destination_class = "select srcaddr, count(*) from traffic where is_private(dstaddr) group by 1"
     assert rewrite.over_rollup(by_destination_class, {}, SECONDS, ranged=True)[0] == "pairs"
+
+
+RECORDS = """select * from (values
+    ('10.0.0.1', '10.0.0.2', 100), ('10.0.0.1', '10.0.0.2', 200), ('10.0.0.3', '10.0.0.4', 300),
+    ('10.0.0.5', '10.0.0.6', 300), ('10.0.0.7', '10.0.0.8', 50), ('10.0.0.7', '10.0.0.9', 299),
+    ('10.0.0.9', '10.0.0.1', 301), ('10.0.0.2', '10.0.0.1', 0)) t(srcaddr, dstaddr, bytes)"""
+
+
+@pytest.mark.parametrize("key", ["hash(srcaddr, dstaddr)", "42", "hash(srcaddr)", "hash(dstaddr)",
+                                 "length(srcaddr || dstaddr)"])
+@pytest.mark.parametrize("limit", [0, 1, 2, 3, 4, 100])
+def test_top_pairs_by_hash_are_the_pairs_the_strings_give(key: str, limit: int,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """Whatever the hash (distinct per pair, one for all, shared by a source or a destination), and with ties
+    at the last place, grouping by it first gives the string grouping's rows."""
+    con = duckdb.connect()
+    con.execute(f"create view traffic as select *, 2 * bytes as packets, null as pkt_srcaddr, null as pkt_dstaddr,"
+                f" 'ACCEPT' as action from ({RECORDS})")
+    con.execute(f"create view rollup_pairs as select {key} as pair, {key} as pkt_pair, srcaddr, dstaddr, pkt_srcaddr,"
+                " pkt_dstaddr, action, sum(bytes)::bigint as bytes, sum(packets)::bigint as packets, count(*) as flows"
+                " from traffic group by all")
+    for name in ("top-pairs", "top-pairs-packet-level"):
+        asset = catalog.load("reports")[name]
+        sql, source = plan(con, asset, {"limit": limit}, RANGES["whole days"])
+        assert source == "pairs" and rewrite.top_by_hash(sql, {"limit": limit}) is not None, name
+        caplog.clear()
+        with caplog.at_level("INFO", logger="flowlake.reports"):
+            got = run(con, asset, {"limit": limit}, rolled=RANGES["whole days"]).read_all()
+        expected = con.execute(asset.sql, {"limit": limit}).fetchall()
+        assert [tuple(r.values()) for r in got.to_pylist()] == expected, (name, key, limit)
+        fell_back = any("do not settle" in r.getMessage() for r in caplog.records)
+        if key == "hash(srcaddr, dstaddr)":
+            assert not fell_back, "a hash per pair settles every top-N"
+        if (key, limit) == ("hash(srcaddr)", 1):
+            assert fell_back, "10.0.0.7's two pairs make the cut (349) but neither reaches it: every pair is grouped"
+
+
+@pytest.mark.parametrize("sql", [
+    "select srcaddr, dstaddr, sum(bytes) as b from rollup_pairs group by 1, 2 order by b limit 10",
+    "select srcaddr, dstaddr, max(bytes) as b from rollup_pairs group by 1, 2 order by b desc limit 10",
+    "select srcaddr, dstaddr, sum(bytes) as b from rollup_pairs group by 1, 2 order by b desc",
+    "select srcaddr, dstaddr, sum(bytes) as b from rollup_pairs group by 1, 2 having b > 5 order by b desc limit 3",
+    "select srcaddr, action, sum(bytes) as b from rollup_pairs group by 1, 2 order by b desc limit 10",
+    "select srcaddr, dstaddr, sum(bytes - packets) as b from rollup_pairs group by 1, 2 order by b desc limit 10",
+    "select srcaddr, dstaddr, sum(bytes) as b from rollup_sources group by 1, 2 order by b desc limit 10",
+])
+def test_only_top_pairs_by_a_sum_group_by_the_hash(sql: str) -> None:
+    assert rewrite.top_by_hash(sql, {}) is None

@@ -91,7 +91,25 @@ def run(con: duckdb.DuckDBPyConnection, asset: SqlAsset, params: dict,
         if newest is not None:
             return newest
     log.info("report %s reads %s", asset.name, source if source == "records" else f"the {source} rollup")
+    if source == "pairs":
+        top = _top_by_hash(con, sql, params)
+        if top is not None:
+            return top
     return con.sql(sql, params=params).to_arrow_reader(65_536)
+
+
+def _top_by_hash(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.RecordBatchReader | None:
+    """A top-N of pairs from the pair hash's candidates (engine/rewrite.py), when they settle it; else None."""
+    plan = rewrite.top_by_hash(sql, params)
+    if plan is None:
+        return None
+    con.execute(plan.candidates)
+    [(cut,)] = con.execute(f"select any_value(cut) from {rewrite.CANDIDATES}").fetchall()
+    table = con.sql(plan.query, params=params).to_arrow_table()
+    if not plan.exact(table.column(plan.metric).to_pylist(), cut):
+        log.info("the pair hash's candidates do not settle the top rows (pairs share a hash): every pair is grouped")
+        return None
+    return table.to_reader()
 
 
 def _newest(con: duckdb.DuckDBPyConnection, asset: SqlAsset, params: dict) -> pa.RecordBatchReader | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 
 import duckdb
@@ -34,6 +35,7 @@ STARTED = frozenset({"totals"})
 when the time range, or the query itself, already leaves out the records without one."""
 
 ADDITIVE = ("bytes", "packets")
+METRICS = ("bytes", "packets", "flows")
 BUCKET_SECONDS = 300
 """The `t` column's bucket: `"start" - "start" % 300` in the totals rollup."""
 
@@ -64,6 +66,8 @@ def over_rollup(sql: str, params: dict, seconds: Callable[[str], float], ranged:
     tables = [t for t in tree.find_all(exp.Table) if t.name == "traffic"]
     if not selects or len(tables) != len(selects):  # `traffic` read elsewhere too (a join, a subquery's IN)
         return None
+    if any(cte.alias == "traffic" for cte in tree.find_all(exp.CTE)):
+        return None  # a CTE of that name hides the view
     names = []
     for select in selects:
         found = _answer(select, params, seconds, ranged)
@@ -98,6 +102,90 @@ def _answer(select: exp.Select, params: dict, seconds: Callable[[str], float], r
     return None
 
 
+HASHED = {frozenset({"srcaddr", "dstaddr"}): "pair",
+          frozenset({"COALESCE(pkt_srcaddr, srcaddr)", "COALESCE(pkt_dstaddr, dstaddr)"}): "pkt_pair"}
+"""The pairs rollup's hash columns, by the two grouping expressions each one hashes."""
+CANDIDATES = "flowlake_top_candidates"
+"""The temp table `TopByHash.candidates` fills."""
+
+
+@dataclass(frozen=True)
+class TopByHash:
+    """A top-N of address pairs over the pairs rollup in two steps (`top_by_hash`)."""
+
+    candidates: str
+    """Fills CANDIDATES with the hash groups whose total over every row reaches the N-th largest (`cut`)."""
+    query: str
+    """The query over the candidates' rows only."""
+    metric: str
+    """The output column the query ranks by first."""
+    limit: int
+
+    def exact(self, rows: list, cut: object) -> bool:
+        """Whether the query's rows are the answer: a pair left out has a total at most its hash group's,
+        below `cut`; so N rows at or above it (or no cut: every group was a candidate) are the top N."""
+        return cut is None or self.limit == 0 or (
+            len(rows) >= self.limit and rows[self.limit - 1] is not None and rows[self.limit - 1] >= cut)
+
+
+def top_by_hash(sql: str, params: dict) -> TopByHash | None:
+    """For a top-N of address pairs over the pairs rollup ranked first by a sum of bytes, packets or flows: the
+    steps that group by the pair's 64-bit hash before touching the strings (the groups over every row are an
+    upper bound of each pair's total under any filter); None for any other query."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return None
+    if not isinstance(tree, exp.Select) or _source(tree) != "rollup_pairs" or tree.args.get("with_") or any(
+            tree.args.get(k) for k in ("joins", "having", "distinct", "qualify", "offset")) or tree.find(exp.Window):
+        return None
+    if any(node is not tree for node in tree.find_all(exp.Select)):
+        return None
+    by_alias = {e.alias: e.unalias() for e in tree.expressions if e.alias}
+
+    def resolve(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Literal) and node.is_int and 0 < int(node.name) <= len(tree.expressions):
+            return tree.expressions[int(node.name) - 1].unalias()
+        if isinstance(node, exp.Column) and not node.table and node.name in by_alias:
+            return by_alias[node.name]
+        return node
+
+    group = tree.args.get("group")
+    keys = [resolve(g) for g in group.expressions] if group else []
+    key = HASHED.get(frozenset(k.sql(dialect="duckdb") for k in keys)) if len(keys) == 2 else None
+    order, count = tree.args.get("order"), _limit(tree, params)
+    if key is None or order is None or count is None:
+        return None
+    first = order.expressions[0]
+    if not (isinstance(first, exp.Ordered) and first.args.get("desc") and isinstance(first.this, exp.Column)
+            and first.this.name in by_alias):
+        return None
+    metric = by_alias[first.this.name]
+    sums = list(metric.find_all(exp.AggFunc))
+    if len(sums) != 1 or not isinstance(sums[0], exp.Sum) or sums[0].this.name not in METRICS \
+            or {c.name for c in metric.find_all(exp.Column)} != {sums[0].this.name}:
+        return None
+    candidates = f"""
+        create or replace temp table {CANDIDATES} as
+        with by_hash as (select {key} as key, {metric.sql(dialect="duckdb")} as m from rollup_pairs group by 1),
+        cut as (select m from by_hash order by m desc nulls last limit 1 offset {max(count - 1, 0)})
+        select key, (select m from cut) as cut from by_hash
+        where m >= (select m from cut) or (select m from cut) is null"""
+    narrowed = tree.copy().where(f"{key} in (select key from {CANDIDATES})")
+    return TopByHash(candidates, narrowed.sql(dialect="duckdb"), first.this.name, count)
+
+
+def _limit(tree: exp.Select, params: dict) -> int | None:
+    """The number of rows a query's LIMIT asks for (a literal or a bound parameter), None without one."""
+    limit = tree.args.get("limit")
+    count = limit.expression if limit is not None else None
+    if isinstance(count, exp.Placeholder):
+        count = params.get(count.name)
+    elif isinstance(count, exp.Literal) and count.is_int:
+        count = int(count.name)
+    return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None
+
+
 FLAGS = {"srcaddr": "src_private", "dstaddr": "dst_private"}
 """Rollup columns holding `is_private` of an address the rollup does not keep."""
 
@@ -112,10 +200,9 @@ def _kept(column: str, dims: frozenset[str]) -> bool:
 
 def _check(tree: exp.Expression, params: dict, seconds: Callable[[str], float]) -> set[str]:
     """The columns the query needs a rollup to keep; raises _Records when no rollup can answer it."""
-    if not isinstance(tree, exp.Select) or tree.args.get("with") or tree.args.get("joins"):
+    if not isinstance(tree, exp.Select) or tree.args.get("with_") or tree.args.get("joins"):
         raise _Records
-    source = tree.args.get("from_") or tree.args.get("from")
-    if source is None or not isinstance(source.this, exp.Table) or source.this.name != "traffic":
+    if _source(tree) != "traffic":
         raise _Records
     if any(node is not tree for node in tree.find_all(exp.Select)) or tree.find(exp.Window, exp.Unnest):
         raise _Records
@@ -221,11 +308,11 @@ def newest_first(sql: str, params: dict) -> tuple[str, int] | None:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError:
         return None
-    if not isinstance(tree, exp.Select) or any(tree.args.get(k) for k in ("with", "joins", "group", "having",
+    if not isinstance(tree, exp.Select) or any(tree.args.get(k) for k in ("with_", "joins", "group", "having",
                                                                            "distinct", "qualify")):
         return None
-    source = tree.args.get("from_") or tree.args.get("from")
-    if source is None or not isinstance(source.this, exp.Table) or source.this.name not in ("traffic", "flows"):
+    name = _source(tree)
+    if name not in ("traffic", "flows"):
         return None
     if any(node is not tree for node in tree.find_all(exp.Select)) or tree.find(exp.AggFunc, exp.Window):
         return None
@@ -234,15 +321,9 @@ def newest_first(sql: str, params: dict) -> tuple[str, int] | None:
     if not (isinstance(first, exp.Ordered) and first.args.get("desc") and isinstance(first.this, exp.Column)
             and first.this.name == "start_time"):
         return None
-    limit = tree.args.get("limit")
-    count = limit.expression if limit is not None else None
-    if isinstance(count, exp.Placeholder):
-        count = params.get(count.name)
-    elif isinstance(count, exp.Literal) and count.is_int:
-        count = int(count.name)
-    if not isinstance(count, int) or isinstance(count, bool) or tree.args.get("offset"):
+    count = _limit(tree, params)
+    if count is None or tree.args.get("offset"):
         return None
-    name = source.this.name
     narrowed = exp.select("*").from_(name).where("start_time >= $newest_from").subquery(name)
     tree = tree.copy()
     tree.set("from_" if "from_" in tree.args else "from", exp.From(this=narrowed))
