@@ -114,13 +114,16 @@ def _top_by_hash(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.R
 
 def _newest(con: duckdb.DuckDBPyConnection, asset: SqlAsset, params: dict) -> pa.RecordBatchReader | None:
     """A newest-first listing from the last hour, day or week before the latest record (engine/duckdb.py's
-    `latest_start`), as soon as one of them holds every row asked for; None to read the whole range."""
+    `latest_start`), as soon as one of them holds every row asked for; None to read the whole range (also
+    when a window would reach back to `first_start`)."""
     narrowed = rewrite.newest_first(asset.sql, params)
-    [(latest,)] = con.execute("select getvariable('latest_start')").fetchall()
+    [(first, latest)] = con.execute("select getvariable('first_start'), getvariable('latest_start')").fetchall()
     if narrowed is None or latest is None:
         return None
     sql, wanted = narrowed
     for window in rewrite.NEWEST_WINDOWS:
+        if latest - window <= first:
+            return None  # the window holds the whole range: read it once
         table = con.sql(sql, params={**params, "newest_from": latest - window}).to_arrow_table()
         if table.num_rows >= wanted:
             log.info("report %s reads the records of the last %s", asset.name, window)

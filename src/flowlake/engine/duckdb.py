@@ -70,21 +70,25 @@ def connect(lake: Lake, when: TimeRange | None = None, where: str | None = None,
     _views(con, WEB_LOGS_DIR, lake, web_files, WEB_LOGS_SCHEMA, time_conditions("time", when))
     con.execute(f"create temp view vpc_flow_logs as {VPC_FLOW_LOGS}")
     con.execute(TRAFFIC_VIEW)
-    con.execute(f"set variable latest_start = {_latest_start(files, when)}")
+    first, latest = _start_span(files, when)
+    con.execute(f"set variable first_start = {first}")
+    con.execute(f"set variable latest_start = {latest}")
     con.execute(f"create temp view findings as {findings.stored_sql(lake)}")
     if rollups:
         _rollup_views(con, lake, files, when)
     return con, Scan(len(files), sum(f.bytes for f in files), sum(f.rows for f in files))
 
 
-def _latest_start(files: list[FileEntry], when: TimeRange) -> str:
-    """The latest record start the files can hold within the range (from the ledger), as SQL: what newest-first
-    reports count back from (reports.py); NULL when no file knows its span."""
-    known = [f.max_start for f in files if f.max_start is not None]
+def _start_span(files: list[FileEntry], when: TimeRange) -> tuple[str, str]:
+    """The earliest and the latest record start the files can hold within the range (from the ledger), as SQL:
+    what newest-first reports count back from, and where they stop (reports.py); NULL when no file knows."""
+    known = [f for f in files if f.min_start is not None and f.max_start is not None]
     if not known:
-        return "null"
-    latest = dt.datetime.fromtimestamp(max(known) + 1, dt.UTC)
-    return f"timestamptz '{min(latest, when.end) if when.end else latest}'"
+        return "null", "null"
+    first = dt.datetime.fromtimestamp(min(f.min_start for f in known), dt.UTC)
+    latest = dt.datetime.fromtimestamp(max(f.max_start for f in known) + 1, dt.UTC)
+    first, latest = max(first, when.start) if when.start else first, min(latest, when.end) if when.end else latest
+    return f"timestamptz '{first}'", f"timestamptz '{latest}'"
 
 
 def live_files(lake: Lake, when: TimeRange) -> tuple[list[FileEntry], list[FileEntry]]:
