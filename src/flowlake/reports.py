@@ -100,13 +100,13 @@ def run(con: duckdb.DuckDBPyConnection, asset: SqlAsset, params: dict,
 
 def _top_by_hash(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.RecordBatchReader | None:
     """A top-N of pairs from the pair hash's candidates (engine/rewrite.py), when they settle it; else None."""
-    plan = rewrite.top_by_hash(sql, params)
-    if plan is None:
+    steps = rewrite.top_by_hash(sql, params)
+    if steps is None:
         return None
-    con.execute(plan.candidates)
+    con.execute(steps.candidates)
     [(cut,)] = con.execute(f"select any_value(cut) from {rewrite.CANDIDATES}").fetchall()
-    table = con.sql(plan.query, params=params).to_arrow_table()
-    if not plan.exact(table.column(plan.metric).to_pylist(), cut):
+    table = con.sql(steps.query, params=params).to_arrow_table()
+    if not steps.exact(table.column(steps.metric).to_pylist(), cut):
         log.info("the pair hash's candidates do not settle the top rows (pairs share a hash): every pair is grouped")
         return None
     return table.to_reader()
