@@ -270,6 +270,9 @@ def test_top_pairs_by_hash_are_the_pairs_the_strings_give(key: str, limit: int,
     "select srcaddr, dstaddr, sum(bytes) as b from rollup_pairs group by 1, 2 having b > 5 order by b desc limit 3",
     "select srcaddr, action, sum(bytes) as b from rollup_pairs group by 1, 2 order by b desc limit 10",
     "select srcaddr, dstaddr, sum(bytes - packets) as b from rollup_pairs group by 1, 2 order by b desc limit 10",
+    "select srcaddr, dstaddr, -sum(bytes) as b from rollup_pairs group by 1, 2 order by b desc limit 10",
+    "select srcaddr, dstaddr, sum(bytes) * -1 as b from rollup_pairs group by 1, 2 order by b desc limit 10",
+    "select srcaddr, dstaddr, coalesce(sum(bytes), -5) as b from rollup_pairs group by 1, 2 order by b desc limit 1",
     "select srcaddr, dstaddr, sum(bytes) as b from rollup_sources group by 1, 2 order by b desc limit 10",
 ])
 def test_only_top_pairs_by_a_sum_group_by_the_hash(sql: str) -> None:

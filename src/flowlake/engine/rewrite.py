@@ -161,10 +161,12 @@ def top_by_hash(sql: str, params: dict) -> TopByHash | None:
             and first.this.name in by_alias):
         return None
     metric = by_alias[first.this.name]
-    sums = list(metric.find_all(exp.AggFunc))
-    if len(sums) != 1 or not isinstance(sums[0], exp.Sum) or sums[0].this.name not in METRICS \
-            or {c.name for c in metric.find_all(exp.Column)} != {sums[0].this.name}:
-        return None
+    total = metric
+    while isinstance(total, (exp.Cast, exp.Paren)) or (  # what the rewrite wraps a count of flows in
+            isinstance(total, exp.Coalesce) and [e.sql() for e in total.expressions] == ["0"]):
+        total = total.this
+    if not (isinstance(total, exp.Sum) and isinstance(total.this, exp.Column) and total.this.name in METRICS):
+        return None  # the ranking must be a plain sum of a non-negative measure
     candidates = f"""
         create or replace temp table {CANDIDATES} as
         with by_hash as (select {key} as key, {metric.sql(dialect="duckdb")} as m from rollup_pairs group by 1),
