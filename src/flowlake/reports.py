@@ -117,8 +117,10 @@ def _newest(con: duckdb.DuckDBPyConnection, asset: SqlAsset, params: dict) -> pa
     `latest_start`), as soon as one of them holds every row asked for; None to read the whole range (also
     when a window would reach back to `first_start`)."""
     narrowed = rewrite.newest_first(asset.sql, params)
+    if narrowed is None:
+        return None
     [(first, latest)] = con.execute("select getvariable('first_start'), getvariable('latest_start')").fetchall()
-    if narrowed is None or latest is None:
+    if latest is None:
         return None
     sql, wanted = narrowed
     for window in rewrite.NEWEST_WINDOWS:

@@ -188,8 +188,8 @@ def _limit(tree: exp.Select, params: dict) -> int | None:
     return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None
 
 
-FLAGS = {"srcaddr": "src_private", "dstaddr": "dst_private"}
-"""Rollup columns holding `is_private` of an address the rollup does not keep."""
+FLAGS = {"srcaddr": "src_private"}
+"""Rollup columns holding `is_private` of an address the rollup does not keep (the destinations rollup's)."""
 
 
 def _kept(column: str, dims: frozenset[str]) -> bool:

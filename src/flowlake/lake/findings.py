@@ -43,8 +43,8 @@ def stored_sql(lake: Lake) -> str:
     final = path(lake)
     if not final.exists():
         return empty_sql()
-    return (f"select * from ({empty_sql()}) union all by name "
-            f"select * from read_parquet('{str(final).replace(chr(39), chr(39) * 2)}')")
+    quoted = str(final).replace("'", "''")
+    return f"select * from ({empty_sql()}) union all by name select * from read_parquet('{quoted}')"
 
 
 def save(lake: Lake, con: duckdb.DuckDBPyConnection, table: str) -> None:
