@@ -76,10 +76,13 @@ keeps the series under 400 points over the time range given (or, without one, th
 adds up bytes, packets and records, reads the rollup instead of the records (the per-file aggregates that
 `flowlake rollup`, `serve` and `watch` build: [dashboard.md](dashboard.md#rollups)): top talkers,
 destinations, pairs (address and packet level), ports, protocols, IP versions, internet egress and
-ingress, directions, countries and AS names, and the traffic and actions over time in buckets of whole
-five minutes. The query is rewritten from the same SQL file with sqlglot (`src/flowlake/engine/rewrite.py`):
-each SELECT over `traffic` (the whole query, or one in a CTE or a UNION) reads the smallest rollup that
-answers it, and `is_private(srcaddr)` can come from a rollup's `src_private` column. `tests/test_rewrite.py`
+ingress, directions, countries and AS names, rejected sources and ports, and the traffic, actions and
+rejects over time in buckets of whole five minutes. The query is rewritten from the same SQL file with
+sqlglot (`src/flowlake/engine/rewrite.py`): each SELECT over `traffic` (the whole query, or one in a CTE or
+a UNION) reads the smallest rollup that answers it, and `is_private(srcaddr)` can come from a rollup's
+`src_private` column. A rollup that keeps only some records (`rejects`: `action = 'REJECT'`, about 5 % of
+them) answers only a query whose WHERE clause has the same condition among the ones it ANDs together.
+`tests/test_rewrite.py`
 checks that every report gives the same rows and types either way. With `--where`, or for files not
 rolled up yet, the records answer; `flowlake -v report ...` says which. The top pairs (address and
 packet level) group the pairs rollup by its 64-bit hash of the two addresses first, which is faster than

@@ -418,7 +418,7 @@ def athena_assets() -> list:
 def as_athena_table(lake: Path):
     """A DuckDB connection where `"default"."flows"` is the lake's table as `flowlake athena ddl --lake` declares
     it on S3 (every file, the `date` partition), and `"default".web_logs` the lake's web logs."""
-    con, _ = connect(Lake(lake))
+    con, _ = connect(Lake(lake), private=True)  # its tables are its own, not every connection's
     con.execute('create schema "default"')
     con.execute('create table "default".flows as select * from flows_all')
     con.execute('create table "default".web_logs as select * from web_logs_all')
@@ -520,7 +520,7 @@ def test_athena_sql_on_the_command_line(generated) -> None:
     assert done.returncode == 0, done.stderr.decode()
     sql = done.stdout.decode()
     assert '"network"."vpc_lake"' in sql and "LIMIT 3" in sql and "CAST('2026-11-25' AS DATE)" in sql
-    con, _ = connect(Lake(generated.path))
+    con, _ = connect(Lake(generated.path), private=True)
     con.execute('create schema network')
     con.execute('create table network.vpc_lake as select * from flows_all')
     expected = con.execute("select srcaddr, sum(bytes) as bytes, sum(packets), count(*) from flows "

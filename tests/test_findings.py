@@ -99,7 +99,7 @@ def test_findings_are_stored_once_however_often_they_run(estate: tuple[Path, Pat
                      "select count(*) as n, count(distinct id) as ids from findings")
     stored = json.loads(result.stdout)[0]
     assert stored == {"n": len({f["id"] for f in first}), "ids": len({f["id"] for f in first})}
-    con, _ = connect(Lake(lake))
+    con, _ = connect(Lake(lake), private=True)
     sandbox.lock(con, lake)
     console = sandbox.run(con, "select count(*) as n from findings where severity = 'high'").table.to_pylist()
     assert console == [{"n": sum(f["severity"] == "high" for f in first)}]

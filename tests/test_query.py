@@ -5,12 +5,16 @@ from __future__ import annotations
 import io
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from conftest import aws_key, run_cli, text_object, v2_line, write_object
+from flowlake.engine.duckdb import connect
+from flowlake.lake.store import Lake
+from flowlake.timerange import TimeRange
 
 DAY = 86_400
 NOV27 = 1_795_737_600  # 2026-11-27T00:00:00Z
@@ -67,3 +71,33 @@ def test_bad_time_options_and_bad_sql_exit_2(three_days: Path) -> None:
     assert bad_since.returncode == 2 and "not a duration" in bad_since.stderr.decode()
     bad_sql = run_cli("query", "select nope from flows", "--lake", str(three_days))
     assert bad_sql.returncode == 2 and "nope" in bad_sql.stderr.decode()
+
+
+def test_connections_of_one_process_keep_their_own_views_and_variables(three_days: Path) -> None:
+    """Every connection is a cursor on one shared database: the reference tables and macros are made once,
+    while each one's range, views and variables stay its own, also across threads at once."""
+    lake = Lake(three_days)
+    days = {day: TimeRange.from_options(from_=f"2026-11-{day}", to=f"2026-11-{day}") for day in ("26", "27", "28")}
+    wide, _ = connect(lake)
+    narrow, _ = connect(lake, days["27"], where="srcport >= 40150")
+    narrow.execute("create temp view mine as select 1 as x")
+    assert wide.sql("select count(*) from flows").fetchall() == [(300,)]
+    assert narrow.sql("select count(*) from flows").fetchall() == [(50,)]
+    assert wide.sql("select count(*) from duckdb_views() where view_name = 'mine'").fetchall() == [(0,)]
+    assert wide.sql("select getvariable('latest_start') > getvariable('first_start') + interval 2 day"
+                    ).fetchall() == [(True,)]
+    assert narrow.sql("select getvariable('latest_start') < getvariable('first_start') + interval 1 day"
+                      ).fetchall() == [(True,)]
+    assert narrow.sql("select protocol_name(6), is_private('10.1.2.3'), country('8.8.8.8')").fetchall() == [
+        ("TCP", True, "US")]
+
+    def count(day: str) -> tuple[str, list]:
+        con, _ = connect(lake, days[day], rollups=True)
+        try:
+            return day, con.sql("select count(*), min(start_time)::date::varchar from flows").fetchall()
+        finally:
+            con.close()
+
+    with ThreadPoolExecutor(3) as pool:
+        answers = dict(pool.map(count, [day for day in days for _ in range(4)]))
+    assert answers == {day: [(100, f"2026-11-{day}")] for day in days}

@@ -26,7 +26,8 @@ RANGES = {
 }
 ROLLED = {"top-talkers", "top-talkers-packets", "top-talkers-packet-level", "top-destinations", "top-pairs",
           "top-pairs-packet-level", "top-ports", "protocols", "ip-versions", "internet-egress", "internet-ingress",
-          "traffic-over-time", "actions-over-time", "directions", "top-countries", "top-asns"}
+          "traffic-over-time", "actions-over-time", "directions", "top-countries", "top-asns", "rejected-sources",
+          "rejected-ports", "rejected-over-time"}
 """Reports the rollups answer over whole days (the rest need per-record columns)."""
 NAT_HEADER = "instance-id interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr"
 """AWS's NAT gateway example format: no `start`, so its records fall outside any time range."""
@@ -145,6 +146,24 @@ def test_buckets_and_the_records_without_a_start() -> None:
     by_direction = "select flow_direction, count(*) from traffic group by 1"
     assert rewrite.over_rollup(by_direction, {}, SECONDS, ranged=True)[0] == "totals"
     assert rewrite.over_rollup(by_direction, {}, SECONDS, ranged=False) is None
+
+
+@pytest.mark.parametrize(("where", "expected"), [  # None: the records
+    ("action = 'REJECT'", "rejects"),
+    ("dstport = 22 and action = 'REJECT'", "rejects"),
+    ("(action = 'REJECT')", "rejects"),
+    ("action = 'REJECT' or dstport = 22", None),
+    ("action = 'ACCEPT'", None),
+    ("action <> 'ACCEPT'", None),
+    ("true", None),
+])
+def test_a_rollup_of_some_records_answers_only_queries_that_keep_to_them(where: str, expected: str) -> None:
+    """The rejects rollup holds only rejected records: a query that could count any other record reads the
+    records (no other rollup keeps source, destination and port together)."""
+    sql = (f"select srcaddr, count(distinct dstaddr), count(distinct dstport) from traffic where {where}"
+           " group by 1")
+    found = rewrite.over_rollup(sql, {}, SECONDS, ranged=True)
+    assert (found and found[0]) == expected
 
 
 def test_every_rollup_without_log_status_holds_only_traffic() -> None:

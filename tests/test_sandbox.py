@@ -62,13 +62,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 @pytest.fixture
 def locked(world: World) -> duckdb.DuckDBPyConnection:
-    con, _ = connect(Lake(world.lake))
+    con, _ = connect(Lake(world.lake), private=True)
     lock(con, world.lake)
     return con
 
 
 def open_connection(world: World) -> duckdb.DuckDBPyConnection:
-    return connect(Lake(world.lake))[0]
+    return connect(Lake(world.lake), private=True)[0]
 
 
 def still_answers(con: duckdb.DuckDBPyConnection, world: World) -> None:
@@ -142,9 +142,21 @@ def test_lock_keeps_the_lake_views_working(world: World) -> None:
     assert before[2][0][0] == 3  # the web_logs view reads real files under LAKE/web_logs/
 
 
+def test_lock_refuses_the_shared_database_and_leaves_it_open(world: World, locked: duckdb.DuckDBPyConnection) -> None:
+    """The sandbox's settings are a database's: locking the process's shared one would lock every connection."""
+    shared, _ = connect(Lake(world.lake))
+    with pytest.raises(RuntimeError, match="private=True"):
+        lock(shared, world.lake)
+    assert run(locked, "select count(*) from flows").table.column(0).to_pylist() == [world.flows]
+    again, _ = connect(Lake(world.lake))
+    assert again.execute("select current_setting('enable_external_access'), count(*) from flows").fetchall() == [
+        (True, world.flows)]
+    assert again.execute(f"select count(*) from read_csv('{world.outside / 'secret.txt'}')").fetchall() == [(1,)]
+
+
 def test_lock_with_a_relative_lake_path(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(world.lake.parent)
-    con, _ = connect(Lake(Path(world.lake.name)))
+    con, _ = connect(Lake(Path(world.lake.name)), private=True)
     lock(con, Path(world.lake.name), threads=1, memory_limit="500MB")
     assert run(con, "select count(*) from flows").table.column(0).to_pylist() == [world.flows]
     assert con.execute("select current_setting('threads')").fetchall() == [(1,)]
@@ -344,11 +356,17 @@ def test_lock_twice_is_harmless(world: World, locked: duckdb.DuckDBPyConnection)
 
 def test_a_write_the_check_missed_is_rolled_back(world: World, locked: duckdb.DuckDBPyConnection,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """Defence in depth: each query runs in a transaction that is rolled back."""
+    """Defence in depth: each query runs in a read-only transaction that is rolled back. The reference tables
+    are the database's (not the connection's), so a write to them is refused outright; a write to one of the
+    connection's own temporary tables is undone."""
     monkeypatch.setattr(sandbox, "check", lambda con, sql: sql)
-    result = run(locked, "with gone as (delete from protocols returning *) select count(*) as n from gone")
-    assert result.table.to_pylist() == [{"n": world.protocols}]
+    with pytest.raises(SqlRefused, match="read-only"):
+        run(locked, "with gone as (delete from protocols returning *) select count(*) as n from gone")
     assert locked.execute("select count(*) from protocols").fetchall() == [(world.protocols,)]
+    locked.execute("create temp table scratch as select range as x from range(3)")
+    result = run(locked, "with gone as (delete from scratch returning *) select count(*) as n from gone")
+    assert result.table.to_pylist() == [{"n": 3}]
+    assert locked.execute("select count(*) from scratch").fetchall() == [(3,)]
 
 
 def test_a_file_the_check_missed_is_refused_by_the_lock(world: World, locked: duckdb.DuckDBPyConnection,

@@ -42,23 +42,37 @@ class EnrichError(ValueError):
 
 
 def install(con: duckdb.DuckDBPyConnection, lake_root: Path | None = None) -> None:
-    """Attach the geo ranges, load the lake's ip-ranges.json if it has one, and define the macros."""
+    """Attach the geo ranges, define the macros, and load the lake's ip-ranges.json if it has one."""
+    define(con)
+    lake_ranges(con, lake_root)
+
+
+def define(con: duckdb.DuckDBPyConnection) -> None:
+    """Attach the geo ranges and define the macros: once per database, since every cursor on it has them."""
     # Not `attach if not exists`: with it, DuckDB 2.0.1 deadlocks (a spinning mutex in AttachDatabase) once
     # a process has attached the file in some dozens of connections (tests/test_enrich.py repeats it).
     [(attached,)] = con.execute("select count(*) from duckdb_databases() where database_name = 'geo'").fetchall()
     if not attached:
         con.execute(f"attach {_literal(str(geo_file()))} as geo (read_only)")
+    con.execute((resources.files("flowlake") / "sql" / "enrich-build.sql").read_text())
+    # What the macros bind to; each connection's own temp `aws_ranges` (lake_ranges) shadows it.
+    con.execute(f"create table if not exists aws_ranges ({AWS_COLUMNS})")
+    con.execute((resources.files("flowlake") / "sql" / "enrich.sql").read_text())
+
+
+def lake_ranges(con: duckdb.DuckDBPyConnection, lake_root: Path | None) -> None:
+    """The connection's `aws_ranges` from the lake's ip-ranges.json (empty without one, or with a bad one)."""
     ranges = lake_root / META_DIR / IP_RANGES if lake_root is not None else None
     try:
         aws_ranges(con, ranges if ranges is not None and ranges.is_file() else None)
     except EnrichError as exc:
         log.warning("%s; AWS services are not classified", exc)
         aws_ranges(con, None)
-    con.execute((resources.files("flowlake") / "sql" / "enrich.sql").read_text())
 
 
 def aws_ranges(con: duckdb.DuckDBPyConnection, path: Path | None) -> None:
-    """(Re)build the temp table `aws_ranges` from an AWS ip-ranges.json (empty without one)."""
+    """(Re)build the connection's temp table `aws_ranges` from an AWS ip-ranges.json (empty without one), on
+    a database `define` has run on."""
     con.execute(f"create or replace temp table aws_ranges ({AWS_COLUMNS})")
     if path is None:
         return
@@ -70,7 +84,6 @@ def aws_ranges(con: duckdb.DuckDBPyConnection, path: Path | None) -> None:
         raise EnrichError(f"{path}: not an AWS ip-ranges.json ({type(exc).__name__}: {exc})") from None
     prefixes = pa.table({"prefix": [r[0] for r in rows], "service": [r[1] for r in rows],
                          "region": [r[2] for r in rows]})
-    con.execute((resources.files("flowlake") / "sql" / "enrich-build.sql").read_text())
     con.register("aws_prefixes", prefixes)
     try:
         con.execute("""

@@ -311,7 +311,7 @@ def create_app(lake: Lake, token: str | None = None, build_rollups: bool = True)
 
     def console_query(request: Request, text: str, period: Period, limit: int) -> sandbox.Result:
         """The console's SQL in the sandbox, over the range and the request's filters."""
-        con = _open(lake, _filters(request), period.start, period.end)
+        con = _open(lake, _filters(request), period.start, period.end, private=True)
         sandbox.lock(con, lake.root)
         try:
             with console:
@@ -400,10 +400,11 @@ def _filters(request: Request) -> Filters:
 
 
 def _open(lake: Lake, filters: Filters, start: dt.datetime, end: dt.datetime,
-          rollups: bool = False) -> duckdb.DuckDBPyConnection:
+          rollups: bool = False, private: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection over [start, end) and the filters; with `rollups`, their views too (records, downloads and
-    the SQL console never read them, and making them costs a sixth of a small answer)."""
-    con, _ = connect(lake, TimeRange(start, end), filters.sql, filters.bind, rollups=rollups)
+    the SQL console never read them, and making them costs a sixth of a small answer); `private` for the
+    console's, which the sandbox locks."""
+    con, _ = connect(lake, TimeRange(start, end), filters.sql, filters.bind, rollups=rollups, private=private)
     return con
 
 

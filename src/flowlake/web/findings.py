@@ -57,7 +57,7 @@ def evidence(lake: Lake, finding_id: str) -> dict | None:
         return None
     finding = found[0]
     span = TimeRange(finding["first_seen"], finding["last_seen"] + dt.timedelta(seconds=1))
-    con, _ = connect(lake, span)
+    con, _ = connect(lake, span, private=True)
     sandbox.lock(con, lake.root)
     query = finding["query"]
 

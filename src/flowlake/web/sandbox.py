@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from flowlake.engine.duckdb import SHARED
 from flowlake.lake.findings import FINDINGS_DIR
 from flowlake.lake.store import FLOWS_DIR
 from flowlake.weblogs import WEB_LOGS_DIR
@@ -92,6 +93,9 @@ def lock(con: duckdb.DuckDBPyConnection, lake_root: Path, *, memory_limit: str =
     Errors on the connection come as JSON from now on (DuckDB's `errors_as_json`), which carries the exact
     position of the error; `run` and `position_of` read it.
     """
+    if _setting(con, "custom_user_agent") == SHARED:
+        raise RuntimeError("sandbox.lock needs a database of its own, connect(..., private=True): the settings"
+                           " are the database's, and this one is every other connection's too")
     if _setting(con, "lock_configuration"):
         _verify(con)
         return
