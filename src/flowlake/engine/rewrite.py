@@ -32,10 +32,6 @@ PREFERENCE = ("totals", "rejects", "destinations", "sources", "ports", "pairs")
 """Rollups to try, smallest first (rows per file on generated data: totals ≈ 1 %, rejects 5 %, destinations 8 %,
 sources 11 %, ports 13 %, pairs 41 % of the records)."""
 
-STARTED = frozenset({"totals"})
-"""Rollups that keep only records with a `start` (their `t`): they answer a query over all the records only
-when the time range, or the query itself, already leaves out the records without one."""
-
 ADDITIVE = ("bytes", "packets")
 METRICS = ("bytes", "packets", "flows")
 BUCKET_SECONDS = 300
@@ -52,14 +48,17 @@ def _dimensions() -> dict[str, frozenset[str]]:
     return {name: frozenset(rollup.dimensions(name)) for name in PREFERENCE}
 
 
-EVERY_ROW = frozenset({"COALESCE(log_status, 'OK') = 'OK'", 'NOT "start" IS NULL'})
-"""Rollup conditions a query needs not repeat: every `traffic` row meets the first; the second is STARTED's."""
+TRAFFIC_ONLY = "COALESCE(log_status, 'OK') = 'OK'"
+"""A rollup condition every `traffic` row meets."""
+STARTS = 'NOT "start" IS NULL'
+"""A rollup condition (the totals rollup's: its `t`) that a time range meets, or the query's own
+`start_time is not null`: without either, `traffic` also holds the records that have no `start`."""
 
 
 @cache
 def _required() -> dict[str, frozenset[str]]:
-    """The conditions of each rollup's WHERE clause that a query must have among its own conjuncts."""
-    return {name: _conjuncts(sqlglot.parse_one(rollup.definitions()[name].sql, read="duckdb")) - EVERY_ROW
+    """The conditions of each rollup's WHERE clause that a query must meet itself."""
+    return {name: _conjuncts(sqlglot.parse_one(rollup.definitions()[name].sql, read="duckdb")) - {TRAFFIC_ONLY}
             for name in PREFERENCE}
 
 
@@ -117,11 +116,11 @@ def _answer(select: exp.Select, params: dict, seconds: Callable[[str], float], r
     except _Records:
         return None
     conditions = _conjuncts(select)
-    started = ranged or "NOT start_time IS NULL" in conditions
+    if ranged or "NOT start_time IS NULL" in conditions:
+        conditions |= {STARTS}
     for name in PREFERENCE:
         dims = _dimensions()[name]
-        if (all(_kept(column, dims) for column in needed) and (started or name not in STARTED)
-                and _required()[name] <= conditions):
+        if all(_kept(column, dims) for column in needed) and _required()[name] <= conditions:
             return name, _rewrite(select, name, dims)
     return None
 
