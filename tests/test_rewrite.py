@@ -232,6 +232,46 @@ def test_where_narrows_the_newest_listing_too(lake: Lake) -> None:
     assert b"reads the records of the last" in ran.stderr
 
 
+def test_a_listing_the_windows_miss_reads_from_the_nth_newest_match(
+        lake: Lake, caplog: pytest.LogCaptureFixture) -> None:
+    """More matches than the last day holds, over a range the week window covers: the probe of the whole range
+    finds the N-th newest start, and the listing from there is the whole range's."""
+    asset = catalog.load("reports")["rejected-traffic"]
+    when = RANGES["whole days"]
+    con, _ = connect(lake, when)
+    [(last_day,)] = con.sql("select count(*) from traffic where action = 'REJECT'"
+                            " and start_time >= timestamptz '2026-11-26 00:00:00+00'").fetchall()
+    bound = bind(asset, {"limit": str(last_day + 7)}, con, when)
+    with caplog.at_level("INFO", logger="flowlake.reports"):
+        got = run(con, asset, bound).read_all()
+    assert got.to_pylist() == con.sql(asset.sql, params=bound).to_arrow_table().to_pylist()
+    assert got.num_rows == last_day + 7
+    assert [r.getMessage() for r in caplog.records if "reads" in r.getMessage()] == [
+        f"report rejected-traffic reads the records from its {last_day + 7} newest matches' start"]
+
+
+def test_the_probe_takes_only_its_own_parameters(lake: Lake) -> None:
+    """A parameter of the listing's SELECT alone is not given to the probe, which does not select it."""
+    asset = catalog.parse_asset("-- name: tagged\n-- param: tag text = seen\n-- param: limit integer = 5\n"
+                                "select start_time, srcaddr, $tag as tag from traffic where action = 'ACCEPT'"
+                                " order by start_time desc, srcaddr limit $limit")
+    con, _ = connect(lake, RANGES["whole days"])
+    bound = bind(asset, {}, con, RANGES["whole days"])
+    assert rewrite.newest_first(asset.sql, bound).probe_params == {"limit"}
+    got = run(con, asset, bound).read_all().to_pylist()
+    assert got == con.sql(asset.sql, params=bound).to_arrow_table().to_pylist()
+    assert len(got) == 5 and {r["tag"] for r in got} == {"seen"}
+
+
+def test_a_where_reading_a_select_alias_keeps_the_whole_listing() -> None:
+    """The probe selects only `start_time`: a WHERE clause naming another SELECT alias could not bind there."""
+    sql = ("select start_time, protocol_name(protocol) as proto from traffic where proto = 'TCP'"
+           " order by start_time desc limit 10")
+    assert rewrite.newest_first(sql, {}) is None
+    same_name = "select start_time, srcaddr as srcaddr from traffic where srcaddr = '10.0.0.1' order by 1 desc limit 5"
+    assert rewrite.newest_first(same_name.replace("order by 1", "order by start_time"), {}) is not None
+
+
 def test_each_select_over_traffic_reads_its_own_rollup() -> None:
     sql = ("with ends as (select srcaddr as a, sum(bytes) as b from traffic where not is_private(srcaddr) group by 1"
            " union all select dstaddr, sum(bytes) from traffic where is_private(srcaddr) group by 1)"

@@ -113,21 +113,24 @@ def _top_by_hash(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.R
 
 
 def _newest(con: duckdb.DuckDBPyConnection, asset: SqlAsset, params: dict) -> pa.RecordBatchReader | None:
-    """A newest-first listing from the last hour, day or week before the latest record (engine/duckdb.py's
-    `latest_start`), as soon as one of them holds every row asked for; None to read the whole range (also
-    when a window would reach back to `first_start`)."""
-    narrowed = rewrite.newest_first(asset.sql, params)
-    if narrowed is None:
+    """A newest-first listing (engine/rewrite.py) read from the N-th newest matching start on, which a probe
+    finds over the last hour, day or week before the latest record (engine/duckdb.py's `latest_start`), else
+    over the whole range. None to read the whole range as it is: when no file knows its start span, or when
+    the range holds fewer than N matching records with a start (the listing then ends with those without)."""
+    steps = rewrite.newest_first(asset.sql, params)
+    if steps is None:
         return None
     [(first, latest)] = con.execute("select getvariable('first_start'), getvariable('latest_start')").fetchall()
     if latest is None:
         return None
-    sql, wanted = narrowed
-    for window in rewrite.NEWEST_WINDOWS:
-        if latest - window <= first:
-            return None  # the window holds the whole range: read it once
-        table = con.sql(sql, params={**params, "newest_from": latest - window}).to_arrow_table()
-        if table.num_rows >= wanted:
-            log.info("report %s reads the records of the last %s", asset.name, window)
-            return table.to_reader()
+    probed = {name: value for name, value in params.items() if name in steps.probe_params}
+    for window in (*rewrite.NEWEST_WINDOWS, None):
+        since = first if window is None or latest - window <= first else latest - window
+        [(found, cutoff)] = con.execute(steps.probe, {**probed, "newest_from": since}).fetchall()
+        if found >= steps.limit:
+            log.info("report %s reads the records %s", asset.name,
+                     f"of the last {window}" if since > first else f"from its {steps.limit} newest matches' start")
+            return con.sql(steps.query, params={**params, "newest_from": cutoff}).to_arrow_reader(65_536)
+        if since == first:
+            return None
     return None

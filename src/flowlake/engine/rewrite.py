@@ -10,9 +10,11 @@ null. A rollup that keeps only some records (`rejects`: `action = 'REJECT'`) ans
 clause has the same condition among its conjuncts. Anything else (joins, subqueries, windows, other
 aggregates, a per-record column) keeps the records.
 
-A report that lists records newest first (`order by start_time desc ... limit N`, no grouping) is instead
-narrowed to the last hour, day or week (`newest_first`): when that holds N rows they are the answer, since
-every record left out started earlier than all of them; the time filter skips the other files' row groups.
+A report that lists records newest first (`order by start_time desc ... limit N`, no grouping) is answered in
+two steps (`newest_first`): a probe that reads only `start_time` and the WHERE clause's columns finds the N-th
+newest matching start, looking back over the last hour, day or week before the whole range; the listing then
+reads the records from that start on, which the time filter keeps to the newest row groups. Every record left
+out started earlier than the N rows kept, so they are the answer.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import sqlglot
 from sqlglot import exp
 
 from flowlake.lake import rollup
+from flowlake.schema import PARTITION_COLUMN
 
 PREFERENCE = ("totals", "rejects", "destinations", "sources", "ports", "pairs")
 """Rollups to try, smallest first (rows per file on generated data: totals ≈ 1 %, rejects 5 %, destinations 8 %,
@@ -314,12 +317,26 @@ def _rewrite(tree: exp.Expression, name: str, dims: frozenset[str]) -> exp.Expre
 
 
 NEWEST_WINDOWS = (dt.timedelta(hours=1), dt.timedelta(days=1), dt.timedelta(days=7))
-"""How far back `newest_first` queries look, in turn, before reading the whole range."""
+"""How far back `newest_first` probes look, in turn, before probing the whole range."""
 
 
-def newest_first(sql: str, params: dict) -> tuple[str, int] | None:
-    """For a query listing records newest first, the same query over the records from `$newest_from` on and
-    the number of rows it asks for; None for any other query."""
+@dataclass(frozen=True)
+class Newest:
+    """A listing newest first in two steps (`newest_first`); both read the records from `$newest_from` on."""
+
+    probe: str
+    """One row: how many of the N newest matching records start at or after `$newest_from` (`n`), and the
+    earliest start among them (`cutoff`); it reads only `start_time` and the WHERE clause's columns."""
+    probe_params: frozenset[str]
+    """The parameters the probe takes (besides `newest_from`)."""
+    query: str
+    """The listing itself."""
+    limit: int
+
+
+def newest_first(sql: str, params: dict) -> Newest | None:
+    """For a query listing records newest first, its probe and the listing over the records from `$newest_from`
+    on; None for any other query."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError:
@@ -340,10 +357,22 @@ def newest_first(sql: str, params: dict) -> tuple[str, int] | None:
     count = _limit(tree, params)
     if count is None or tree.args.get("offset"):
         return None
-    narrowed = exp.select("*").from_(name).where("start_time >= $newest_from").subquery(name)
+    renamed = {e.alias for e in tree.expressions
+               if e.alias and not (isinstance(e.this, exp.Column) and e.this.name == e.alias)}
+    where = tree.args.get("where")
+    if where is not None and any(c.name in renamed for c in where.find_all(exp.Column)):
+        return None  # the WHERE clause reads a SELECT alias, which the probe does not keep
+    # The partition (the UTC date of `start`) too: DuckDB then leaves the older days' files unopened.
+    narrowed = exp.select("*").from_(name).where(
+        f"start_time >= $newest_from and {PARTITION_COLUMN} >= cast($newest_from as date)").subquery(name)
     tree = tree.copy()
     tree.set("from_" if "from_" in tree.args else "from", exp.From(this=narrowed))
-    return tree.sql(dialect="duckdb"), count
+    starts = tree.copy()
+    starts.set("expressions", [exp.column("start_time")])
+    starts.set("order", exp.Order(expressions=[exp.Ordered(this=exp.column("start_time"), desc=True)]))
+    probe = exp.select("count(*) as n", "min(start_time) as cutoff").from_(starts.subquery("newest"))
+    taken = frozenset(p.name for p in probe.find_all(exp.Placeholder)) - {"newest_from"}
+    return Newest(probe.sql(dialect="duckdb"), taken, tree.sql(dialect="duckdb"), count)
 
 
 def interval_seconds(con: duckdb.DuckDBPyConnection) -> Callable[[str], float]:
