@@ -27,7 +27,7 @@ RANGES = {
 ROLLED = {"top-talkers", "top-talkers-packets", "top-talkers-packet-level", "top-destinations", "top-pairs",
           "top-pairs-packet-level", "top-ports", "protocols", "ip-versions", "internet-egress", "internet-ingress",
           "traffic-over-time", "actions-over-time", "directions", "top-countries", "top-asns", "rejected-sources",
-          "rejected-ports", "rejected-over-time"}
+          "rejected-ports", "rejected-over-time", "capture-health", "top-interfaces", "accounts-regions"}
 """Reports the rollups answer over whole days (the rest need per-record columns)."""
 NAT_HEADER = "instance-id interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr"
 """AWS's NAT gateway example format: no `start`, so its records fall outside any time range."""
@@ -146,6 +146,33 @@ def test_buckets_and_the_records_without_a_start() -> None:
     by_direction = "select flow_direction, count(*) from traffic group by 1"
     assert rewrite.over_rollup(by_direction, {}, SECONDS, ranged=True)[0] == "totals"
     assert rewrite.over_rollup(by_direction, {}, SECONDS, ranged=False) is None
+
+
+
+@pytest.mark.parametrize(("width", "rolled"), [
+    ("interval '1 hour'", True), ("interval '5 minutes'", True), ("interval 2 hours", True),
+    ("interval '90' minute", True), ("'15 minutes'", True), ("interval '1 minute'", False),
+    ("interval '7 minutes'", False),
+])
+def test_bucket_widths_written_in_the_sql(width: str, rolled: bool) -> None:
+    """A literal width is read as DuckDB reads it: whole five minutes read the rollup, others the records."""
+    sql = f"select time_bucket({width}, start_time) as t, count(*) from traffic group by 1"
+    seconds = rewrite.interval_seconds(duckdb.connect())
+    assert (rewrite.over_rollup(sql, {}, seconds, ranged=True) is not None) == rolled
+
+
+def test_a_query_over_flows_reads_only_a_rollup_of_every_started_record() -> None:
+    """`flows` holds NODATA and SKIPDATA too: only the rollups that keep them (totals, captures) answer it, and
+    then without the traffic condition; `traffic` reads the same rollup less those records."""
+    health = ("select interface_id, count(*) filter (where log_status = 'NODATA') as nodata from flows"
+              " where start_time is not null group by 1")
+    name, sql = rewrite.over_rollup(health, {}, SECONDS, ranged=False)
+    assert name == "captures" and "rollup_captures AS flows" in sql and "'OK'" not in sql
+    name, sql = rewrite.over_rollup(health.replace("from flows", "from traffic"), {}, SECONDS, ranged=False)
+    assert name == "captures" and "COALESCE(log_status, 'OK') = 'OK'" in sql and "AS traffic" in sql
+    assert rewrite.over_rollup("select srcaddr, count(*) from flows group by 1", {}, SECONDS, ranged=True) is None
+    assert rewrite.over_rollup("select action, count(*) from flows group by 1", {}, SECONDS, ranged=True)[0] == "totals"
+    assert rewrite.over_rollup("select action, count(*) from flows group by 1", {}, SECONDS, ranged=False) is None
 
 
 @pytest.mark.parametrize(("where", "expected"), [  # None: the records

@@ -1,13 +1,14 @@
 """Answer a report from a rollup when that provably gives the same rows as reading the records.
 
-A report's SQL is written once, over `traffic`, and runs as it is on every engine. On DuckDB, a report
-that only groups and filters by columns a rollup keeps, and only adds up `bytes`, `packets` and records,
+A report's SQL is written once, over `traffic` or `flows`, and runs as it is on every engine. On DuckDB, a
+report that only groups and filters by columns a rollup keeps, and only adds up `bytes`, `packets` and records,
 is rewritten (with sqlglot, from the one source text) to read that rollup instead: `sum(bytes)` stays a
 sum of the rollup's sums, `count(*)` becomes the sum of its `flows`, `count(distinct c)`, `min(c)` and
 `max(c)` of a kept column stay as they are. `start_time` is answered by the rollups that keep `t` (the
 five-minute bucket of `start`) when it is only bucketed by a whole number of five minutes or tested for
-null. A rollup that keeps only some records (`rejects`: `action = 'REJECT'`) answers only a query whose WHERE
-clause has the same condition among its conjuncts. Anything else (joins, subqueries, windows, other
+null. A rollup that keeps only some records (`rejects`: `action = 'REJECT'`; most keep only the records that
+carry traffic) answers only a query whose WHERE clause has the same condition among its conjuncts (a query
+over `traffic` has the traffic condition by itself). Anything else (joins, subqueries, windows, other
 aggregates, a per-record column) keeps the records.
 
 A report that lists records newest first (`order by start_time desc ... limit N`, no grouping) is answered in
@@ -31,9 +32,11 @@ from sqlglot import exp
 from flowlake.lake import rollup
 from flowlake.schema import PARTITION_COLUMN
 
-PREFERENCE = ("totals", "rejects", "destinations", "sources", "ports", "pairs")
-"""Rollups to try, smallest first (rows per file on generated data: totals ≈ 1 %, rejects 5 %, destinations 8 %,
-sources 11 %, ports 13 %, pairs 41 % of the records)."""
+PREFERENCE = ("totals", "captures", "rejects", "destinations", "sources", "ports", "pairs")
+"""Rollups to try, smallest first (rows per file on generated data: totals ≈ 1 %, captures 2 %, rejects 5 %,
+destinations 8 %, sources 11 %, ports 13 %, pairs 41 % of the records)."""
+SOURCES = ("traffic", "flows")
+"""The views a rewritten query may read: `traffic` is `flows` less NODATA and SKIPDATA."""
 
 ADDITIVE = ("bytes", "packets")
 METRICS = ("bytes", "packets", "flows")
@@ -61,8 +64,7 @@ STARTS = 'NOT "start" IS NULL'
 @cache
 def _required() -> dict[str, frozenset[str]]:
     """The conditions of each rollup's WHERE clause that a query must meet itself."""
-    return {name: _conjuncts(sqlglot.parse_one(rollup.definitions()[name].sql, read="duckdb")) - {TRAFFIC_ONLY}
-            for name in PREFERENCE}
+    return {name: _conjuncts(sqlglot.parse_one(rollup.definitions()[name].sql, read="duckdb")) for name in PREFERENCE}
 
 
 def _conjuncts(tree: exp.Expression) -> frozenset[str]:
@@ -77,20 +79,20 @@ def _conjuncts(tree: exp.Expression) -> frozenset[str]:
 def over_rollup(sql: str, params: dict, seconds: Callable[[str], float], ranged: bool) -> tuple[str, str] | None:
     """The rollups' names and the query over `rollup_NAME`, or None when it must read the records.
 
-    Each SELECT that reads `traffic` (the whole query, or one in a CTE or a UNION) is answered by the smallest
-    rollup that can answer it exactly; when one of them cannot, the query reads the records.
+    Each SELECT that reads `traffic` or `flows` (the whole query, or one in a CTE or a UNION) is answered by the
+    smallest rollup that can answer it exactly; when one of them cannot, the query reads the records.
     `params` are the bound parameters (a bucket parameter decides whether `start_time` can be answered);
     `seconds` turns an interval's text into seconds (the engine's own reading of it); `ranged` says the
-    `traffic` view is limited to a time range (so it holds no record without a `start`)."""
+    views are limited to a time range (so they hold no record without a `start`)."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError:
         return None
-    selects = [s for s in tree.find_all(exp.Select) if _source(s) == "traffic"]
-    tables = [t for t in tree.find_all(exp.Table) if t.name == "traffic"]
-    if not selects or len(tables) != len(selects):  # `traffic` read elsewhere too (a join, a subquery's IN)
+    selects = [s for s in tree.find_all(exp.Select) if _source(s) in SOURCES]
+    tables = [t for t in tree.find_all(exp.Table) if t.name in SOURCES]
+    if not selects or len(tables) != len(selects):  # the views read elsewhere too (a join, a subquery's IN)
         return None
-    if any(cte.alias == "traffic" for cte in tree.find_all(exp.CTE)):
+    if any(cte.alias in SOURCES for cte in tree.find_all(exp.CTE)):
         return None  # a CTE of that name hides the view
     names = []
     for select in selects:
@@ -113,18 +115,21 @@ def _source(select: exp.Select) -> str | None:
 
 def _answer(select: exp.Select, params: dict, seconds: Callable[[str], float], ranged: bool,
             ) -> tuple[str, exp.Expression] | None:
-    """The smallest rollup answering one SELECT over `traffic`, and the SELECT over it."""
+    """The smallest rollup answering one SELECT over `traffic` or `flows`, and the SELECT over it."""
     try:
         needed = _check(select, params, seconds)
     except _Records:
         return None
+    source = _source(select)
     conditions = _conjuncts(select)
     if ranged or "NOT start_time IS NULL" in conditions:
         conditions |= {STARTS}
+    if source == "traffic":
+        conditions |= {TRAFFIC_ONLY}
     for name in PREFERENCE:
         dims = _dimensions()[name]
         if all(_kept(column, dims) for column in needed) and _required()[name] <= conditions:
-            return name, _rewrite(select, name, dims)
+            return name, _rewrite(select, source, name, dims)
     return None
 
 
@@ -230,7 +235,7 @@ def _check(tree: exp.Expression, params: dict, seconds: Callable[[str], float]) 
     """The columns the query needs a rollup to keep; raises _Records when no rollup can answer it."""
     if not isinstance(tree, exp.Select) or tree.args.get("with_") or tree.args.get("joins"):
         raise _Records
-    if _source(tree) != "traffic":
+    if _source(tree) not in SOURCES:
         raise _Records
     if any(node is not tree for node in tree.find_all(exp.Select)) or tree.find(exp.Window, exp.Unnest):
         raise _Records
@@ -277,9 +282,10 @@ def _bucketed(column: exp.Column, params: dict, seconds: Callable[[str], float])
         width = width.this
     if isinstance(width, exp.Placeholder):
         text = params.get(width.name)
-    elif isinstance(width, exp.Interval) or (isinstance(width, exp.Literal) and width.is_string):
-        text = width.sql(dialect="duckdb") if isinstance(width, exp.Interval) else width.name
-        text = text.removeprefix("INTERVAL ").strip("'")
+    elif isinstance(width, exp.Interval):
+        text = f"{width.this.name} {width.text('unit')}".strip()  # `interval '1 hour'` is parsed as '1' HOUR
+    elif isinstance(width, exp.Literal) and width.is_string:
+        text = width.name
     else:
         raise _Records
     if not isinstance(text, str):
@@ -289,8 +295,8 @@ def _bucketed(column: exp.Column, params: dict, seconds: Callable[[str], float])
         raise _Records
 
 
-def _rewrite(tree: exp.Expression, name: str, dims: frozenset[str]) -> exp.Expression:
-    """The same query over `rollup_NAME`: records counted by `flows`, `start_time` from `t`."""
+def _rewrite(tree: exp.Expression, source: str, name: str, dims: frozenset[str]) -> exp.Expression:
+    """The same query over `rollup_NAME` (as `source`): records counted by `flows`, `start_time` from `t`."""
     tree = tree.copy()
     for count in list(tree.find_all(exp.Count)):
         if not isinstance(count.this, exp.Star):
@@ -310,9 +316,9 @@ def _rewrite(tree: exp.Expression, name: str, dims: frozenset[str]) -> exp.Expre
         if address and address not in dims and FLAGS.get(address) in dims:
             call.replace(exp.column(FLAGS[address]))
     table: exp.Expression = exp.to_table(f"rollup_{name}")
-    if "log_status" in dims:
-        table = exp.select("*").from_(table).where("coalesce(log_status, 'OK') = 'OK'").subquery()
-    tree.set("from_" if "from_" in tree.args else "from", exp.From(this=exp.alias_(table, "traffic", table=True)))
+    if source == "traffic" and "log_status" in dims:
+        table = exp.select("*").from_(table).where(TRAFFIC_ONLY).subquery()
+    tree.set("from_" if "from_" in tree.args else "from", exp.From(this=exp.alias_(table, source, table=True)))
     return tree
 
 
