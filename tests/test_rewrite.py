@@ -295,8 +295,24 @@ def test_a_where_reading_a_select_alias_keeps_the_whole_listing() -> None:
     sql = ("select start_time, protocol_name(protocol) as proto from traffic where proto = 'TCP'"
            " order by start_time desc limit 10")
     assert rewrite.newest_first(sql, {}) is None
-    same_name = "select start_time, srcaddr as srcaddr from traffic where srcaddr = '10.0.0.1' order by 1 desc limit 5"
-    assert rewrite.newest_first(same_name.replace("order by 1", "order by start_time"), {}) is not None
+    same_name = ("select start_time, srcaddr as srcaddr from traffic where srcaddr = '10.0.0.1'"
+                 " order by start_time desc limit 5")
+    assert rewrite.newest_first(same_name, {}) is not None
+    a_column_too = ("select start_time, protocol_name(protocol) as protocol from traffic where protocol = 6"
+                    " order by start_time desc limit 5")
+    assert rewrite.newest_first(a_column_too, {}) is not None
+
+
+def test_a_where_naming_a_column_an_alias_shadows_reads_the_column(lake: Lake) -> None:
+    """`protocol` in WHERE is the record's number, not the SELECT's name: the probe keeps that reading."""
+    asset = catalog.parse_asset("-- name: tcp\n-- param: limit integer = 7\n"
+                                "select start_time, srcaddr, protocol_name(protocol) as protocol from traffic"
+                                " where protocol = 6 order by start_time desc, srcaddr limit $limit")
+    con, _ = connect(lake, RANGES["whole days"])
+    bound = bind(asset, {}, con, RANGES["whole days"])
+    got = run(con, asset, bound).read_all().to_pylist()
+    assert got == con.sql(asset.sql, params=bound).to_arrow_table().to_pylist()
+    assert len(got) == 7 and {r["protocol"] for r in got} == {"TCP"}
 
 
 def test_each_select_over_traffic_reads_its_own_rollup() -> None:

@@ -30,7 +30,7 @@ import sqlglot
 from sqlglot import exp
 
 from flowlake.lake import rollup
-from flowlake.schema import PARTITION_COLUMN
+from flowlake.schema import PARTITION_COLUMN, lake_schema
 
 PREFERENCE = ("totals", "captures", "rejects", "destinations", "sources", "ports", "pairs")
 """Rollups to try, smallest first (rows per file on generated data: totals ≈ 1 %, captures 2 %, rejects 5 %,
@@ -326,6 +326,12 @@ NEWEST_WINDOWS = (dt.timedelta(hours=1), dt.timedelta(days=1), dt.timedelta(days
 """How far back `newest_first` probes look, in turn, before probing the whole range."""
 
 
+@cache
+def _columns() -> frozenset[str]:
+    """The columns of `flows` and `traffic`."""
+    return frozenset([*lake_schema().names, PARTITION_COLUMN])
+
+
 @dataclass(frozen=True)
 class Newest:
     """A listing newest first in two steps (`newest_first`); both read the records from `$newest_from` on."""
@@ -363,8 +369,9 @@ def newest_first(sql: str, params: dict) -> Newest | None:
     count = _limit(tree, params)
     if count is None or tree.args.get("offset"):
         return None
+    # DuckDB reads a name in WHERE as the view's column first, as a SELECT alias only when there is no such column.
     renamed = {e.alias for e in tree.expressions
-               if e.alias and not (isinstance(e.this, exp.Column) and e.this.name == e.alias)}
+               if e.alias and not (isinstance(e.this, exp.Column) and e.this.name == e.alias)} - _columns()
     where = tree.args.get("where")
     if where is not None and any(c.name in renamed for c in where.find_all(exp.Column)):
         return None  # the WHERE clause reads a SELECT alias, which the probe does not keep
