@@ -277,16 +277,23 @@ def test_a_listing_the_windows_miss_reads_from_the_nth_newest_match(
         f"report rejected-traffic reads the records from its {last_day + 7} newest matches' start"]
 
 
-def test_the_probe_takes_only_its_own_parameters(lake: Lake) -> None:
-    """A parameter of the listing's SELECT alone is not given to the probe, which does not select it."""
-    asset = catalog.parse_asset("-- name: tagged\n-- param: tag text = seen\n-- param: limit integer = 5\n"
-                                "select start_time, srcaddr, $tag as tag from traffic where action = 'ACCEPT'"
-                                " order by start_time desc, srcaddr limit $limit")
+def listed(lake: Lake, text: str) -> tuple[list[dict], dict]:
+    """A listing asset's rows over whole days as `run` gives them (probe, then listing), checked against the
+    query over the whole range; and its bound parameters."""
+    asset = catalog.parse_asset(text)
     con, _ = connect(lake, RANGES["whole days"])
     bound = bind(asset, {}, con, RANGES["whole days"])
-    assert rewrite.newest_first(asset.sql, bound).probe_params == {"limit"}
     got = run(con, asset, bound).read_all().to_pylist()
     assert got == con.sql(asset.sql, params=bound).to_arrow_table().to_pylist()
+    return got, bound
+
+
+def test_the_probe_takes_only_its_own_parameters(lake: Lake) -> None:
+    """A parameter of the listing's SELECT alone is not given to the probe, which does not select it."""
+    sql = ("select start_time, srcaddr, $tag as tag from traffic where action = 'ACCEPT'"
+           " order by start_time desc, srcaddr limit $limit")
+    got, bound = listed(lake, f"-- name: tagged\n-- param: tag text = seen\n-- param: limit integer = 5\n{sql}")
+    assert rewrite.newest_first(sql, bound).probe_params == {"limit"}
     assert len(got) == 5 and {r["tag"] for r in got} == {"seen"}
 
 
@@ -305,13 +312,9 @@ def test_a_where_reading_a_select_alias_keeps_the_whole_listing() -> None:
 
 def test_a_where_naming_a_column_an_alias_shadows_reads_the_column(lake: Lake) -> None:
     """`protocol` in WHERE is the record's number, not the SELECT's name: the probe keeps that reading."""
-    asset = catalog.parse_asset("-- name: tcp\n-- param: limit integer = 7\n"
-                                "select start_time, srcaddr, protocol_name(protocol) as protocol from traffic"
-                                " where protocol = 6 order by start_time desc, srcaddr limit $limit")
-    con, _ = connect(lake, RANGES["whole days"])
-    bound = bind(asset, {}, con, RANGES["whole days"])
-    got = run(con, asset, bound).read_all().to_pylist()
-    assert got == con.sql(asset.sql, params=bound).to_arrow_table().to_pylist()
+    got, _ = listed(lake, "-- name: tcp\n-- param: limit integer = 7\n"
+                          "select start_time, srcaddr, protocol_name(protocol) as protocol from traffic"
+                          " where protocol = 6 order by start_time desc, srcaddr limit $limit")
     assert len(got) == 7 and {r["protocol"] for r in got} == {"TCP"}
 
 
