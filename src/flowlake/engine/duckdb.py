@@ -159,9 +159,11 @@ def _rollup_views(con: duckdb.DuckDBPyConnection, lake: Lake, files: list[FileEn
             whole.append(made)
         else:
             cut.append(entry)
-    _views(con, "rollup_input", lake, cut, lake_schema(), time_conditions("start_time", when))
+    live = bool(cut) or not whole  # with neither, the rollup's SQL over no rows still gives its columns
+    if live:
+        _views(con, "rollup_input", lake, cut, lake_schema(), time_conditions("start_time", when))
     for name, asset in rollup.definitions().items():
-        parts = [f"select * from ({asset.sql})"]
+        parts = [f"select * from ({asset.sql})"] if live else []
         if whole:
             listed = ", ".join(_literal(str(made[name])) for made in whole)
             parts.insert(0, f"select * from read_parquet([{listed}])")
