@@ -11,7 +11,7 @@ import pytest
 
 from conftest import aws_key, run_cli, text_object, write_object
 from flowlake.engine import catalog, rewrite
-from flowlake.engine.duckdb import connect
+from flowlake.engine.duckdb import connect, setup
 from flowlake.generate import generate
 from flowlake.lake import rollup
 from flowlake.lake.store import Lake
@@ -334,9 +334,27 @@ def test_each_select_over_traffic_reads_its_own_rollup() -> None:
 
 
 RECORDS = """select * from (values
-    ('10.0.0.1', '10.0.0.2', 100), ('10.0.0.1', '10.0.0.2', 200), ('10.0.0.3', '10.0.0.4', 300),
-    ('10.0.0.5', '10.0.0.6', 300), ('10.0.0.7', '10.0.0.8', 50), ('10.0.0.7', '10.0.0.9', 299),
-    ('10.0.0.9', '10.0.0.1', 301), ('10.0.0.2', '10.0.0.1', 0)) t(srcaddr, dstaddr, bytes)"""
+    ('10.0.0.1', '10.0.0.2', 100, 1), ('10.0.0.1', '10.0.0.2', 200, 2), ('10.0.0.3', '10.0.0.4', 300, 1),
+    ('10.0.0.5', '10.0.0.6', 300, 2), ('10.0.0.7', '10.0.0.8', 50, 1), ('10.0.0.7', '10.0.0.9', 299, 2),
+    ('10.0.0.9', '10.0.0.1', 301, 1), ('10.0.0.2', '10.0.0.1', 0, 2), ('2001:db8::7', '10.0.0.1', 150, 1),
+    ('2001:db8::7', '10.0.0.1', 150, 2), ('010.0.0.3', '10.0.0.4', 298, 1)) t(srcaddr, dstaddr, bytes, part)"""
+"""Pairs in two parts: a pair's bytes split across both, or all in one."""
+
+
+def pairs_rollup(key: str, records: str = RECORDS) -> duckdb.DuckDBPyConnection:
+    """`traffic` from RECORDS, and `rollup_pairs` over it as the pairs rollup is (sql/rollups/pairs.sql), one
+    part's rows per `part`, with `key` for the hash."""
+    con = duckdb.connect()
+    setup(con)
+    con.execute(f"create view traffic as select *, 2 * bytes as packets, null as pkt_srcaddr, null as pkt_dstaddr,"
+                f" 'ACCEPT' as action, 'OK' as log_status from ({records})")
+    pairs = rollup.definitions()["pairs"].sql.replace("hash(srcaddr, dstaddr)", key).replace(
+        "hash(coalesce(pkt_srcaddr, srcaddr), coalesce(pkt_dstaddr, dstaddr))", key)
+    con.execute("create view rollup_pairs as " + " union all ".join(
+        f"select * from ({pairs.replace('rollup_input', f'(select * from traffic where part = {p})')})"
+        for p in (1, 2)))
+    con.execute("set variable rollup_parts = 2")
+    return con
 
 
 @pytest.mark.parametrize("key", ["hash(srcaddr, dstaddr)", "42", "hash(srcaddr)", "hash(dstaddr)",
@@ -346,12 +364,7 @@ def test_top_pairs_by_hash_are_the_pairs_the_strings_give(key: str, limit: int,
                                                           caplog: pytest.LogCaptureFixture) -> None:
     """Whatever the hash (distinct per pair, one for all, shared by a source or a destination), and with ties
     at the last place, grouping by it first gives the string grouping's rows."""
-    con = duckdb.connect()
-    con.execute(f"create view traffic as select *, 2 * bytes as packets, null as pkt_srcaddr, null as pkt_dstaddr,"
-                f" 'ACCEPT' as action from ({RECORDS})")
-    con.execute(f"create view rollup_pairs as select {key} as pair, {key} as pkt_pair, srcaddr, dstaddr, pkt_srcaddr,"
-                " pkt_dstaddr, action, sum(bytes)::bigint as bytes, sum(packets)::bigint as packets, count(*) as flows"
-                " from traffic group by all")
+    con = pairs_rollup(key)
     for name in ("top-pairs", "top-pairs-packet-level"):
         asset = catalog.load("reports")[name]
         sql, source = plan(con, asset, {"limit": limit}, RANGES["whole days"])
@@ -361,11 +374,28 @@ def test_top_pairs_by_hash_are_the_pairs_the_strings_give(key: str, limit: int,
             got = run(con, asset, {"limit": limit}, rolled=RANGES["whole days"]).read_all()
         expected = con.execute(asset.sql, {"limit": limit}).fetchall()
         assert [tuple(r.values()) for r in got.to_pylist()] == expected, (name, key, limit)
-        fell_back = any("do not settle" in r.getMessage() for r in caplog.records)
+        said = " ".join(r.getMessage() for r in caplog.records)
         if key == "hash(srcaddr, dstaddr)":
-            assert not fell_back, "a hash per pair settles every top-N"
-        if (key, limit) == ("hash(srcaddr)", 1):
-            assert fell_back, "10.0.0.7's two pairs make the cut (349) but neither reaches it: every pair is grouped"
+            assert "do not settle" not in said, "a hash per pair settles every top-N"
+            if name == "top-pairs" and 0 < limit < len(expected):
+                assert "hashes that can reach" in said, "ranked by bytes: only the hashes reaching the cut are read"
+        if (key, limit, name) == ("hash(srcaddr)", 1, "top-pairs-packet-level"):
+            assert "do not settle" in said, "10.0.0.7's two pairs make the cut (349) but neither reaches it"
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_top_pairs_when_the_largest_hash_is_one_the_report_leaves_out(limit: int,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """A pair without a source (which top-pairs leaves out) holds the most bytes: the cut the largest rows
+    suggest is too high, and the answer is still the strings'."""
+    con = pairs_rollup("hash(srcaddr, dstaddr)", RECORDS.replace(
+        "('10.0.0.1', '10.0.0.2', 100, 1)", "(null, '10.0.0.4', 305, 2), ('10.0.0.1', '10.0.0.2', 100, 1)"))
+    asset = catalog.load("reports")["top-pairs"]
+    with caplog.at_level("INFO", logger="flowlake.reports"):
+        got = run(con, asset, {"limit": limit}, rolled=RANGES["whole days"]).read_all()
+    assert [tuple(r.values()) for r in got.to_pylist()] == con.execute(asset.sql, {"limit": limit}).fetchall()
+    guessed = "hashes that can reach" in " ".join(r.getMessage() for r in caplog.records)
+    assert guessed == (limit == 3), "305 (left out) and 301 make the first two cuts too high; 300 is the third"
 
 
 @pytest.mark.parametrize("sql", [

@@ -92,20 +92,33 @@ def run(con: duckdb.DuckDBPyConnection, asset: SqlAsset, params: dict,
             return newest
     log.info("report %s reads %s", asset.name, source if source == "records" else f"the {source} rollup")
     if source == "pairs":
-        top = _top_by_hash(con, sql, params)
+        top = top_pairs(con, sql, params)
         if top is not None:
             return top
     return con.sql(sql, params=params).to_arrow_reader(65_536)
 
 
-def _top_by_hash(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.RecordBatchReader | None:
-    """A top-N of pairs from the pair hash's candidates (engine/rewrite.py), when they settle it; else None."""
+def top_pairs(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.RecordBatchReader | None:
+    """A top-N of pairs from the rows of a few pair hashes (engine/rewrite.py), when they settle it; else None.
+
+    Ranked by bytes, the rows with the most `pair_bytes` give a likely cut and only the hashes that can reach it
+    are read; when that does not settle it, or for other rankings, every row is grouped by hash first."""
     steps = rewrite.top_by_hash(sql, params)
     if steps is None:
         return None
-    con.execute(steps.candidates)
-    [(cut,)] = con.execute(f"select any_value(cut) from {rewrite.CANDIDATES}").fetchall()
-    table = con.sql(steps.query, params=params).to_arrow_table()
+    [(parts,)] = con.execute("select getvariable('rollup_parts')").fetchall()
+    if steps.by_bytes and parts and steps.limit:
+        guessed = con.execute(steps.guess(parts)).fetchall()
+        if guessed and guessed[0][0] is not None:
+            [(cut,)] = guessed
+            con.execute(steps.bound(cut, parts))
+            table = con.sql(steps.query(), params=params).to_arrow_table()
+            if steps.exact(table.column(steps.metric).to_pylist(), cut):
+                log.info("the top pairs read only the pair hashes that can reach %s bytes", cut)
+                return table.to_reader()
+    con.execute(steps.groups())
+    [(cut,)] = con.execute(f"select any_value(cut) from {rewrite.KEYS}").fetchall()
+    table = con.sql(steps.query(), params=params).to_arrow_table()
     if not steps.exact(table.column(steps.metric).to_pylist(), cut):
         log.info("the pair hash's candidates do not settle the top rows (pairs share a hash): every pair is grouped")
         return None

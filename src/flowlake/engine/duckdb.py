@@ -159,6 +159,8 @@ def _rollup_views(con: duckdb.DuckDBPyConnection, lake: Lake, files: list[FileEn
             whole.append(made)
         else:
             cut.append(entry)
+    # The parts each rollup's rows come from: a file's rollup, or the rows of every cut file (engine/rewrite.py).
+    con.execute(f"set variable rollup_parts = {len(whole) + bool(cut)}")
     live = bool(cut) or not whole  # with neither, the rollup's SQL over no rows still gives its columns
     if live:
         _views(con, "rollup_input", lake, cut, lake_schema(), time_conditions("start_time", when))

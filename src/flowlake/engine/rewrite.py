@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import duckdb
@@ -136,25 +136,61 @@ def _answer(select: exp.Select, params: dict, seconds: Callable[[str], float], r
 HASHED = {frozenset({"srcaddr", "dstaddr"}): "pair",
           frozenset({"COALESCE(pkt_srcaddr, srcaddr)", "COALESCE(pkt_dstaddr, dstaddr)"}): "pkt_pair"}
 """The pairs rollup's hash columns, by the two grouping expressions each one hashes."""
-CANDIDATES = "flowlake_top_candidates"
-"""The temp table `TopByHash.candidates` fills."""
+KEYS = "flowlake_top_keys"
+"""The temp table of the hashes whose rows `TopByHash.query` reads."""
 
 
 @dataclass(frozen=True)
 class TopByHash:
-    """A top-N of address pairs over the pairs rollup in two steps (`top_by_hash`)."""
+    """A top-N of address pairs over the pairs rollup, in steps that group by the pairs' 64-bit hash or read the
+    rows of a few hashes only (`top_by_hash`). A step fills KEYS with hashes, `query` ranks their pairs, and
+    `exact` says whether that is the answer."""
 
-    candidates: str
-    """Fills CANDIDATES with the hash groups whose total over every row reaches the N-th largest (`cut`)."""
-    query: str
-    """The query over the candidates' rows only."""
+    tree: exp.Select = field(compare=False)
+    key: str
+    """The hash column: `pair` (of srcaddr and dstaddr) or `pkt_pair`."""
     metric: str
     """The output column the query ranks by first."""
+    total: str
+    """That column's expression: a sum of a non-negative measure (bytes, packets or flows)."""
     limit: int
+    by_bytes: bool
+    """Ranked by the pairs' bytes: the rollup's `pair_bytes` bounds the hashes' totals (`guess`, `bound`)."""
+
+    def guess(self, parts: int) -> str:
+        """At most one row: a likely N-th largest total, read from the rows with the most `pair_bytes` only
+        (the hashes' totals over those rows). `exact` checks it."""
+        return f"""
+            select sum(pair_bytes) as m from (
+                select pair, pair_bytes from rollup_pairs order by pair_bytes desc nulls last
+                limit {4 * self.limit * parts})
+            group by pair order by m desc limit 1 offset {self.limit - 1}"""
+
+    def bound(self, cut: int, parts: int) -> str:
+        """KEYS: every hash whose total can reach `cut`. The rollup's rows come from `parts` parts (a file's
+        rollup, or the rows of the files the range cuts), and `pair_bytes` is a hash's bytes within its row's
+        part; a total (of any rows of the hash) of at least `cut` needs a part holding cut / parts of it."""
+        return (f"create or replace temp table {KEYS} as select distinct pair as key from rollup_pairs"
+                f" where pair_bytes >= {-(-cut // parts)}")
+
+    def groups(self) -> str:
+        """KEYS: the hash groups whose total over every row reaches the N-th largest one, which is the cut:
+        a pair's total is at most its hash group's."""
+        return f"""
+            create or replace temp table {KEYS} as
+            with by_hash as (select {self.key} as key, {self.total} as m from rollup_pairs group by 1),
+            cut as (select m from by_hash order by m desc nulls last limit 1 offset {max(self.limit - 1, 0)})
+            select key, (select m from cut) as cut from by_hash
+            where m >= (select m from cut) or (select m from cut) is null"""
+
+    def query(self) -> str:
+        """The query over the rows of KEYS's hashes only."""
+        return self.tree.copy().where(f"{self.key} in (select key from {KEYS})").sql(dialect="duckdb")
 
     def exact(self, rows: list, cut: object) -> bool:
-        """Whether the query's rows are the answer: a pair left out has a total at most its hash group's,
-        below `cut`; so N rows at or above it (or no cut: every group was a candidate) are the top N."""
+        """Whether the query's rows are the answer: a pair left out has a total below `cut` (`bound`) or at
+        most its hash group's (`groups`); so N rows at or above it (or no cut: every group was a candidate)
+        are the top N."""
         return cut is None or self.limit == 0 or (
             len(rows) >= self.limit and rows[self.limit - 1] is not None and rows[self.limit - 1] >= cut)
 
@@ -198,14 +234,8 @@ def top_by_hash(sql: str, params: dict) -> TopByHash | None:
         total = total.this
     if not (isinstance(total, exp.Sum) and isinstance(total.this, exp.Column) and total.this.name in METRICS):
         return None  # the ranking must be a plain sum of a non-negative measure
-    candidates = f"""
-        create or replace temp table {CANDIDATES} as
-        with by_hash as (select {key} as key, {metric.sql(dialect="duckdb")} as m from rollup_pairs group by 1),
-        cut as (select m from by_hash order by m desc nulls last limit 1 offset {max(count - 1, 0)})
-        select key, (select m from cut) as cut from by_hash
-        where m >= (select m from cut) or (select m from cut) is null"""
-    narrowed = tree.copy().where(f"{key} in (select key from {CANDIDATES})")
-    return TopByHash(candidates, narrowed.sql(dialect="duckdb"), first.this.name, count)
+    return TopByHash(tree, key, first.this.name, metric.sql(dialect="duckdb"), count,
+                     by_bytes=key == "pair" and total.this.name == "bytes")
 
 
 def _limit(tree: exp.Select, params: dict) -> int | None:

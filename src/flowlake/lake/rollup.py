@@ -30,8 +30,8 @@ from flowlake.schema import lake_schema, sql_type
 log = logging.getLogger(__name__)
 
 METRICS = ("bytes", "packets", "flows")
-HASHES = ("pair", "pkt_pair")
-"""Columns of the pairs rollup that hash two of its dimensions, to group by (engine/rewrite.py)."""
+DERIVED = ("pair", "pkt_pair", "pair_bytes")
+"""Columns of the pairs rollup computed from its others, for the top-pairs steps (engine/rewrite.py)."""
 
 
 @cache
@@ -54,7 +54,7 @@ def dimensions(name: str) -> tuple[str, ...]:
     columns = ", ".join(f'cast(null as {sql_type(f.type, "duckdb")}) as "{f.name}"' for f in lake_schema())
     con.execute(f"create view rollup_input as select {columns} where false")
     described = con.sql(f"describe {definitions()[name].sql}").fetchall()
-    return tuple(row[0] for row in described if row[0] not in (*METRICS, "last_end", *HASHES))
+    return tuple(row[0] for row in described if row[0] not in (*METRICS, "last_end", *DERIVED))
 
 
 def _connect() -> duckdb.DuckDBPyConnection:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import duckdb
 
 from flowlake.lake import rollup
-from flowlake.reports import BUCKETS, MAX_POINTS
+from flowlake.reports import BUCKETS, MAX_POINTS, top_pairs
 from flowlake.web.filters import COLUMNS, DIMENSIONS, ENRICHED, PORT_NAMES, PROTOCOL_NAMES, Filters
 
 METRICS = {"bytes": "sum(bytes)", "packets": "sum(packets)", "flows": "count(*)"}
@@ -222,9 +222,13 @@ def top(con: duckdb.DuckDBPyConnection, metric_name: str, by: list[str], limit: 
     rolled = _rolled(_reads(dims), filters)
     table, where, count = (*rolled, "sum(flows)") if rolled else ("traffic", "true", "count(*)")
     if table == "rollup_pairs" and set(dims) == {"srcaddr", "dstaddr"}:
-        keyed = _top_pairs(con, metric_name, dims, limit, where)
-        if keyed is not None:
-            return _top_answer(dims, metric_name, keyed)
+        ranked = top_pairs(con, f"""
+            select {cols}, sum(bytes) as bytes, sum(packets) as packets, sum(flows) as flows from rollup_pairs
+            where {where} group by 1, 2 order by "{metric_name}" desc nulls last, 1, 2 limit {limit}""", {})
+        if ranked is not None:
+            [totals] = con.sql(f"select sum(bytes) as all_bytes, sum(packets) as all_packets, sum(flows) as all_flows"
+                               f" from rollup_pairs where {where}").to_arrow_table().to_pylist()
+            return _top_answer(dims, metric_name, [{**row, **totals} for row in ranked.read_all().to_pylist()])
     sql = f"""
         with g as (
             select {cols}, sum(bytes) as bytes, sum(packets) as packets, {count} as flows from {_source(table, dims)}
@@ -236,34 +240,6 @@ def top(con: duckdb.DuckDBPyConnection, metric_name: str, by: list[str], limit: 
         )
         select *{names} from ranked order by "{metric_name}" desc nulls last, {cols}"""
     return _top_answer(dims, metric_name, con.sql(sql, params={"limit": limit}).to_arrow_table().to_pylist())
-
-
-def _top_pairs(con: duckdb.DuckDBPyConnection, metric_name: str, dims: list[str], limit: int, where: str,
-               ) -> list[dict] | None:
-    """Top pairs from the pairs rollup, grouped by its integer `pair` key (a hash of the two addresses:
-    two to three times faster than grouping by the two strings). Every pair tied with the last place
-    is kept until the final order, so the answer is the one the strings give; None (use the strings)
-    if two pairs among the top share a key."""
-    cols = ", ".join(f'"{d}"' for d in dims)
-    rows = con.sql(f"""
-        with g as (
-            select pair, sum(bytes) as bytes, sum(packets) as packets, sum(flows) as flows from rollup_pairs
-            where {where} group by pair
-        ), cut as (
-            select "{metric_name}" as v from g order by v desc nulls last limit 1 offset $limit - 1
-        ), ranked as (
-            select * from g where "{metric_name}" >= coalesce((select v from cut), 0)
-        ), named as (
-            select distinct pair, srcaddr, dstaddr from rollup_pairs where pair in (select pair from ranked)
-        )
-        select n.srcaddr, n.dstaddr, r.bytes, r.packets, r.flows, count(*) over (partition by pair) as shared,
-               (select sum(bytes) from g) as all_bytes, (select sum(packets) from g) as all_packets,
-               (select sum(flows) from g) as all_flows
-        from ranked r join named n using (pair)
-        order by "{metric_name}" desc nulls last, {cols}""", params={"limit": limit}).to_arrow_table().to_pylist()
-    if any(row.pop("shared") > 1 for row in rows):
-        return None
-    return rows[:limit]
 
 
 def _top_answer(dims: list[str], metric_name: str, rows: list[dict]) -> dict:
