@@ -27,7 +27,8 @@ RANGES = {
 ROLLED = {"top-talkers", "top-talkers-packets", "top-talkers-packet-level", "top-destinations", "top-pairs",
           "top-pairs-packet-level", "top-ports", "protocols", "ip-versions", "internet-egress", "internet-ingress",
           "traffic-over-time", "actions-over-time", "directions", "top-countries", "top-asns", "rejected-sources",
-          "rejected-ports", "rejected-over-time", "capture-health", "top-interfaces", "accounts-regions"}
+          "rejected-ports", "rejected-over-time", "capture-health", "top-interfaces", "accounts-regions", "coverage",
+          "silent-interfaces"}
 """Reports the rollups answer over whole days (the rest need per-record columns)."""
 NAT_HEADER = "instance-id interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr"
 """AWS's NAT gateway example format: no `start`, so its records fall outside any time range."""
@@ -162,8 +163,8 @@ def test_bucket_widths_written_in_the_sql(width: str, rolled: bool) -> None:
 
 
 def test_a_query_over_flows_reads_only_a_rollup_of_every_started_record() -> None:
-    """`flows` holds NODATA and SKIPDATA too: only the rollups that keep them (totals, captures) answer it, and
-    then without the traffic condition; `traffic` reads the same rollup less those records."""
+    """`flows` holds NODATA and SKIPDATA too: only the rollups that keep them (interfaces, totals, captures) answer
+    it, and then without the traffic condition; `traffic` reads the same rollup less those records."""
     health = ("select interface_id, count(*) filter (where log_status = 'NODATA') as nodata from flows"
               " where start_time is not null group by 1")
     name, sql = rewrite.over_rollup(health, {}, SECONDS, ranged=False)
@@ -173,6 +174,22 @@ def test_a_query_over_flows_reads_only_a_rollup_of_every_started_record() -> Non
     assert rewrite.over_rollup("select srcaddr, count(*) from flows group by 1", {}, SECONDS, ranged=True) is None
     assert rewrite.over_rollup("select action, count(*) from flows group by 1", {}, SECONDS, ranged=True)[0] == "totals"
     assert rewrite.over_rollup("select action, count(*) from flows group by 1", {}, SECONDS, ranged=False) is None
+
+
+@pytest.mark.parametrize(("sql", "expected"), [  # None: the records
+    ("select interface_id, max(end_time), min(start_time) from flows group by 1", "interfaces"),
+    ("select account_id, max(end_time) - min(start_time), count(*) from traffic group by 1", "interfaces"),
+    ("select interface_id, max(start_time) from flows group by 1", None),
+    ("select interface_id, min(end_time) from flows group by 1", None),
+    ("select interface_id, max(end_time + interval 1 second) from flows group by 1", None),
+    ("select interface_id, end_time from flows", None),
+])
+def test_the_latest_end_and_the_earliest_start_come_from_the_interfaces_rollup(sql: str, expected: str) -> None:
+    for ranged in (True, False):
+        found = rewrite.over_rollup(sql, {}, SECONDS, ranged=ranged)
+        assert (found and found[0]) == expected, ranged
+        if found:
+            assert "MAX(last_end)" in found[1] and "end_time" not in found[1]
 
 
 @pytest.mark.parametrize(("where", "expected"), [  # None: the records

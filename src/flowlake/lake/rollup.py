@@ -30,6 +30,8 @@ from flowlake.schema import lake_schema, sql_type
 log = logging.getLogger(__name__)
 
 METRICS = ("bytes", "packets", "flows")
+EXTREMES = ("first_start", "last_end")
+"""Columns of a rollup holding the earliest `start_time` and the latest `end_time` of its rows."""
 DERIVED = ("pair", "pkt_pair", "pair_bytes")
 """Columns of the pairs rollup computed from its others, for the top-pairs steps (engine/rewrite.py)."""
 
@@ -48,13 +50,17 @@ def version() -> str:
 
 
 @cache
+def columns(name: str) -> tuple[str, ...]:
+    """Every column of a rollup."""
+    con = _connect()
+    nulls = ", ".join(f'cast(null as {sql_type(f.type, "duckdb")}) as "{f.name}"' for f in lake_schema())
+    con.execute(f"create view rollup_input as select {nulls} where false")
+    return tuple(row[0] for row in con.sql(f"describe {definitions()[name].sql}").fetchall())
+
+
 def dimensions(name: str) -> tuple[str, ...]:
     """The columns a rollup groups by (all but the measures)."""
-    con = _connect()
-    columns = ", ".join(f'cast(null as {sql_type(f.type, "duckdb")}) as "{f.name}"' for f in lake_schema())
-    con.execute(f"create view rollup_input as select {columns} where false")
-    described = con.sql(f"describe {definitions()[name].sql}").fetchall()
-    return tuple(row[0] for row in described if row[0] not in (*METRICS, "last_end", *DERIVED))
+    return tuple(c for c in columns(name) if c not in (*METRICS, *EXTREMES, *DERIVED))
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
