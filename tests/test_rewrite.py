@@ -342,12 +342,17 @@ def test_each_select_over_traffic_reads_its_own_rollup() -> None:
     name, rewritten = rewrite.over_rollup(sql, {}, SECONDS, ranged=True)
     assert name == "sources+destinations"
     assert "FROM rollup_sources" in rewritten and "FROM rollup_destinations" in rewritten
-    assert "WHERE src_private" in rewritten and "NOT IS_PRIVATE(srcaddr)" in rewritten
+    assert "WHERE src_private" in rewritten and "WHERE NOT src_private" in rewritten
+    assert "IS_PRIVATE" not in rewritten, "a rollup's flag is read, not the address matched again"
     by_source_class = ("select dstaddr, count(*) from traffic where is_private(dstaddr) and is_private(srcaddr)"
                        " group by 1")
     assert rewrite.over_rollup(by_source_class, {}, SECONDS, ranged=True)[0] == "destinations"
     by_destination_class = "select srcaddr, count(*) from traffic where is_private(dstaddr) group by 1"
-    assert rewrite.over_rollup(by_destination_class, {}, SECONDS, ranged=True)[0] == "pairs"
+    assert rewrite.over_rollup(by_destination_class, {}, SECONDS, ranged=True)[0] == "sources"
+    both = "select srcaddr, dstaddr, count(*) from traffic where is_private(dstaddr) and not is_private(srcaddr)" \
+           " group by 1, 2"
+    name, rewritten = rewrite.over_rollup(both, {}, SECONDS, ranged=True)
+    assert name == "pairs" and "dst_private AND NOT src_private" in rewritten
 
 
 RECORDS = """select * from (values

@@ -256,8 +256,9 @@ def _limit(tree: exp.Select, params: dict) -> int | None:
     return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None
 
 
-FLAGS = {"srcaddr": "src_private"}
-"""Rollup columns holding `is_private` of an address the rollup does not keep (the destinations rollup's)."""
+FLAGS = {"srcaddr": "src_private", "dstaddr": "dst_private"}
+"""Rollup columns holding `is_private` of an address: read instead of matching the address (a regex) again, or
+instead of the address itself in a rollup that does not keep it (the destinations rollup's `src_private`)."""
 
 
 def _kept(column: str, dims: frozenset[str]) -> bool:
@@ -365,7 +366,7 @@ def _rewrite(tree: exp.Expression, source: str, name: str, dims: frozenset[str])
             column.replace(exp.func("to_timestamp", exp.column("t")))
     for call in list(tree.find_all(exp.Anonymous)):
         address = call.expressions[0].name if call.name == "is_private" and len(call.expressions) == 1 else None
-        if address and address not in dims and FLAGS.get(address) in dims:
+        if address and FLAGS.get(address) in dims:
             call.replace(exp.column(FLAGS[address]))
     table: exp.Expression = exp.to_table(f"rollup_{name}")
     if source == "traffic" and "log_status" in dims:
