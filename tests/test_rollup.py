@@ -97,15 +97,16 @@ def test_changed_definitions_are_rebuilt_not_mixed(lake: Lake) -> None:
 
 def test_each_pairs_rollup_is_sorted_by_its_pair_hashes_bytes(lake: Lake) -> None:
     """What the top pairs count on (engine/rewrite.py): on every row of a file's pairs rollup, `pair_bytes` is
-    its hash's bytes in that file, and the rows come largest first (so the largest are read first); the rows
+    its hash's bytes in that file (`pkt_pair_bytes` its packet-level hash's), and the rows come largest first (so the largest are read first); the rows
     of the files a range cuts are one part, with `pair_bytes` over those rows."""
     assert rollup.build_all(lake) > 0
     built = sorted((lake.root / "_flowlake" / "rollups").rglob("pairs.parquet"))
     con, _ = connect(lake, RANGES[2], rollups=True)
     assert built and con.execute("select getvariable('rollup_parts')").fetchall() == [(1,)]
     for part in [f"read_parquet('{path}')" for path in built] + ["rollup_pairs"]:
-        rows = con.sql(f"select pair_bytes, sum(bytes) over (partition by pair) from {part}").fetchall()
-        assert len(rows) > 100 and all(mine == total for mine, total in rows), part
+        rows = con.sql(f"select pair_bytes, sum(bytes) over (partition by pair), pkt_pair_bytes,"
+                       f" sum(bytes) over (partition by pkt_pair) from {part}").fetchall()
+        assert len(rows) > 100 and all(mine == total and pkt == pkt_total for mine, total, pkt, pkt_total in rows), part
     for path in built:
         stored = [b for (b,) in con.sql(f"select pair_bytes from read_parquet('{path}')").fetchall()]
         assert stored == sorted(stored, reverse=True), path

@@ -162,23 +162,24 @@ class TopByHash:
     """That column's expression: a sum of a non-negative measure (bytes, packets or flows)."""
     limit: int
     by_bytes: bool
-    """Ranked by the pairs' bytes: the rollup's `pair_bytes` bounds the hashes' totals (`guess`, `bound`)."""
+    """Ranked by the pairs' bytes: the rollup's `pair_bytes` (or `pkt_pair_bytes`) bounds the hashes' totals
+    (`guess`, `bound`)."""
 
     def guess(self, parts: int) -> str:
         """At most one row: a likely N-th largest total, read from the rows with the most `pair_bytes` only
         (the hashes' totals over those rows). `exact` checks it."""
         return f"""
-            select sum(pair_bytes) as m from (
-                select pair, pair_bytes from rollup_pairs order by pair_bytes desc nulls last
+            select sum({self.key}_bytes) as m from (
+                select {self.key}, {self.key}_bytes from rollup_pairs order by {self.key}_bytes desc nulls last
                 limit {4 * self.limit * parts})
-            group by pair order by m desc limit 1 offset {self.limit - 1}"""
+            group by {self.key} order by m desc limit 1 offset {self.limit - 1}"""
 
     def bound(self, cut: int, parts: int) -> str:
         """KEYS: every hash whose total can reach `cut`. The rollup's rows come from `parts` parts (a file's
         rollup, or the rows of the files the range cuts), and `pair_bytes` is a hash's bytes within its row's
         part; a total (of any rows of the hash) of at least `cut` needs a part holding cut / parts of it."""
-        return (f"create or replace temp table {KEYS} as select distinct pair as key from rollup_pairs"
-                f" where pair_bytes >= {-(-cut // parts)}")
+        return (f"create or replace temp table {KEYS} as select distinct {self.key} as key from rollup_pairs"
+                f" where {self.key}_bytes >= {-(-cut // parts)}")
 
     def groups(self) -> str:
         """KEYS: the hash groups whose total over every row reaches the N-th largest one, which is the cut:
@@ -242,7 +243,7 @@ def top_by_hash(sql: str, params: dict) -> TopByHash | None:
     if not (isinstance(total, exp.Sum) and isinstance(total.this, exp.Column) and total.this.name in METRICS):
         return None  # the ranking must be a plain sum of a non-negative measure
     return TopByHash(tree, key, first.this.name, metric.sql(dialect="duckdb"), count,
-                     by_bytes=key == "pair" and total.this.name == "bytes")
+                     by_bytes=total.this.name == "bytes")
 
 
 def _limit(tree: exp.Select, params: dict) -> int | None:

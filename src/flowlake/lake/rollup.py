@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 METRICS = ("bytes", "packets", "flows")
 EXTREMES = ("first_start", "last_end")
 """Columns of a rollup holding the earliest `start_time` and the latest `end_time` of its rows."""
-DERIVED = ("pair", "pkt_pair", "pair_bytes")
+DERIVED = ("pair", "pkt_pair", "pair_bytes", "pkt_pair_bytes")
 """Columns of the pairs rollup computed from its others, for the top-pairs steps (engine/rewrite.py)."""
 
 
