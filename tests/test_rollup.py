@@ -97,8 +97,9 @@ def test_changed_definitions_are_rebuilt_not_mixed(lake: Lake) -> None:
 
 def test_each_pairs_rollup_is_sorted_by_its_pair_hashes_bytes(lake: Lake) -> None:
     """What the top pairs count on (engine/rewrite.py): on every row of a file's pairs rollup, `pair_bytes` is
-    its hash's bytes in that file (`pkt_pair_bytes` its packet-level hash's), and the rows come largest first (so the largest are read first); the rows
-    of the files a range cuts are one part, with `pair_bytes` over those rows."""
+    its hash's bytes in that file (`pkt_pair_bytes` its packet-level hash's), and the rows come largest first
+    (so the largest are read first); the rows of the files a range cuts are one part, with both over those
+    rows."""
     assert rollup.build_all(lake) > 0
     built = sorted((lake.root / "_flowlake" / "rollups").rglob("pairs.parquet"))
     con, _ = connect(lake, RANGES[2], rollups=True)
