@@ -28,7 +28,7 @@ ROLLED = {"top-talkers", "top-talkers-packets", "top-talkers-packet-level", "top
           "top-pairs-packet-level", "top-ports", "protocols", "ip-versions", "internet-egress", "internet-ingress",
           "traffic-over-time", "actions-over-time", "directions", "top-countries", "top-asns", "rejected-sources",
           "rejected-ports", "rejected-over-time", "capture-health", "top-interfaces", "accounts-regions", "coverage",
-          "silent-interfaces"}
+          "silent-interfaces", "admin-ports"}
 """Reports the rollups answer over whole days (the rest need per-record columns)."""
 NAT_HEADER = "instance-id interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr"
 """AWS's NAT gateway example format: no `start`, so its records fall outside any time range."""

@@ -6,6 +6,10 @@ create or replace macro is_ipv6(a) as contains(a, ':');
 create or replace macro protocol_name(p) as
     coalesce((select name from protocols where number = p), cast(p as varchar));
 create or replace macro port_name(p) as (select name from ports where port = p);
+-- Destination ports of remote administration (SSH, Telnet, RDP, VNC, WinRM, Docker, Kubernetes API, web
+-- consoles): the admin-ports report and the rollup that answers it (sql/rollups/admin.sql) both name it.
+create or replace macro admin_port(p) as
+    p in (22, 23, 3389, 5900, 5985, 5986, 2375, 6443, 8080, 8443, 8888, 9000, 9090, 10000);
 create or replace macro port_span(lo, hi) as
     case when lo = hi then cast(lo as varchar) else cast(lo as varchar) || '-' || cast(hi as varchar) end;
 -- An address as an unsigned 128-bit integer (IPv4 in 0 .. 2^32-1), for CIDR and range tests; NULL if not parseable.

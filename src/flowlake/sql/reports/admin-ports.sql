@@ -5,7 +5,7 @@
 select dstport, port_name(dstport) as service, action, count(*) as flows, sum(bytes) as bytes,
        count(distinct srcaddr) as sources, count(distinct srcaddr) filter (where not is_private(srcaddr)) as public_sources
 from traffic
-where dstport in (22, 23, 3389, 5900, 5985, 5986, 2375, 6443, 8080, 8443, 8888, 9000, 9090, 10000)
+where admin_port(dstport)
 group by dstport, action
 order by flows desc, dstport, action
 limit $limit
