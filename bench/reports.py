@@ -520,6 +520,11 @@ def bench(args: argparse.Namespace, data: Path, lake: Path) -> tuple[list[Result
             log(f"{name:<26} {label:>8}: flowlake {result.flowlake[label]:.3f} s, "
                 f"chDB {result.chdb.get(label, float('nan')):.3f} s, {reference.num_rows} rows")
 
+    empty = [n for n in raw_names if not any(expected[n, label].num_rows for label in ranges)]
+    if empty:
+        skipped.append(f"{', '.join(empty)} on the raw text (no rows in v2 records: the raw view's columns that v2 "
+                       "lacks are constant nulls there, so DuckDB answers these without reading the text)")
+        raw_names = [n for n in raw_names if n not in empty]
     if raw_names:
         began = time.perf_counter()
         for path in data.rglob("*.log.gz"):  # into the OS cache, as the lake's files are by the warm-ups
