@@ -522,8 +522,9 @@ def bench(args: argparse.Namespace, data: Path, lake: Path) -> tuple[list[Result
 
     empty = [n for n in raw_names if not any(expected[n, label].num_rows for label in ranges)]
     if empty:
-        skipped.append(f"{', '.join(empty)} on the raw text (no rows in v2 records: the raw view's columns that v2 "
-                       "lacks are constant nulls there, so DuckDB answers these without reading the text)")
+        skipped.append(f"{', '.join(empty)} on the raw text (no rows in this data, so no answer to compare; those "
+                       "that filter on columns v2 records lack, constant nulls in the raw view, are answered there "
+                       "without reading the text)")
         raw_names = [n for n in raw_names if n not in empty]
     if raw_names:
         began = time.perf_counter()
