@@ -389,7 +389,11 @@ def test_top_pairs_by_hash_are_the_pairs_the_strings_give(key: str, limit: int,
     con = pairs_rollup(key)
     by_packets = catalog.SqlAsset("by-packets", "", "", (), "select srcaddr, dstaddr, sum(packets) as packets from"
                                   " traffic group by 1, 2 order by packets desc, 1, 2 limit $limit", None)
-    for asset in (*(catalog.load("reports")[n] for n in ("top-pairs", "top-pairs-packet-level")), by_packets):
+    filtered = catalog.SqlAsset("filtered", "", "", (), "select srcaddr, dstaddr, sum(packets) as p from traffic"
+                                " where srcaddr <> '10.0.0.9' group by 1, 2 order by p desc, 1, 2"
+                                " limit $limit", None)
+    for asset in (*(catalog.load("reports")[n] for n in ("top-pairs", "top-pairs-packet-level")), by_packets,
+                  filtered):
         name = asset.name
         sql, source = plan(con, asset, {"limit": limit}, RANGES["whole days"])
         assert source == "pairs" and rewrite.top_by_hash(sql, {"limit": limit}) is not None, name
@@ -402,10 +406,20 @@ def test_top_pairs_by_hash_are_the_pairs_the_strings_give(key: str, limit: int,
         if key == "hash(srcaddr, dstaddr)":
             assert "do not settle" not in said, "a hash per pair settles every top-N"
             if 0 < limit < len(expected):
-                by_bytes = name != "by-packets"
+                by_bytes = name not in ("by-packets", "filtered")
                 assert ("hashes that can reach" in said) == by_bytes, "only a ranking by bytes has its hashes' bound"
         if (key, limit, name) == ("hash(srcaddr)", 1, "by-packets"):
             assert "do not settle" in said, "10.0.0.7's two pairs make the cut (698) but neither reaches it"
+
+
+def test_the_hash_groups_keep_to_the_where_clause_unless_it_names_a_select_alias() -> None:
+    sql = ("select srcaddr as s, dstaddr, sum(bytes) as b from rollup_pairs where {} group by 1, 2"
+           " order by b desc limit $limit")
+    steps = rewrite.top_by_hash(sql.format("action = $act and srcaddr <> '10.0.0.9'"), {"limit": 3})
+    assert steps.where == "action = $act AND srcaddr <> '10.0.0.9'" and steps.where_params == {"act"}
+    assert "where action = $act" in steps.groups()
+    steps = rewrite.top_by_hash(sql.format("s <> '10.0.0.9'"), {"limit": 3})
+    assert steps.where == "true" and not steps.where_params
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3])

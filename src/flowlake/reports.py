@@ -116,7 +116,7 @@ def top_pairs(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.Reco
             if steps.exact(table.column(steps.metric).to_pylist(), cut):
                 log.info("the top pairs read only the pair hashes that can reach %s bytes", cut)
                 return table.to_reader()
-    con.execute(steps.groups())
+    con.execute(steps.groups(), {name: params[name] for name in steps.where_params})
     [(cut,)] = con.execute(f"select any_value(cut) from {rewrite.KEYS}").fetchall()
     table = con.sql(steps.query(), params=params).to_arrow_table()
     if not steps.exact(table.column(steps.metric).to_pylist(), cut):

@@ -164,6 +164,10 @@ class TopByHash:
     by_bytes: bool
     """Ranked by the pairs' bytes: the rollup's `pair_bytes` (or `pkt_pair_bytes`) bounds the hashes' totals
     (`guess`, `bound`)."""
+    where: str
+    """The query's WHERE condition (`true` without one)."""
+    where_params: frozenset[str]
+    """The parameters it takes."""
 
     def guess(self, parts: int) -> str:
         """At most one row: a likely N-th largest total, read from the rows with the most `pair_bytes` only
@@ -182,11 +186,12 @@ class TopByHash:
                 f" where {self.key}_bytes >= {-(-cut // parts)}")
 
     def groups(self) -> str:
-        """KEYS: the hash groups whose total over every row reaches the N-th largest one, which is the cut:
-        a pair's total is at most its hash group's."""
+        """KEYS: the hash groups whose total over the rows the query keeps reaches the N-th largest one, which is
+        the cut: a pair's total is at most its hash group's. It takes the query's parameters `where_params`."""
         return f"""
             create or replace temp table {KEYS} as
-            with by_hash as (select {self.key} as key, {self.total} as m from rollup_pairs group by 1),
+            with by_hash as (select {self.key} as key, {self.total} as m from rollup_pairs where {self.where}
+                             group by 1),
             cut as (select m from by_hash order by m desc nulls last limit 1 offset {max(self.limit - 1, 0)})
             select key, (select m from cut) as cut from by_hash
             where m >= (select m from cut) or (select m from cut) is null"""
@@ -242,8 +247,13 @@ def top_by_hash(sql: str, params: dict) -> TopByHash | None:
         total = total.this
     if not (isinstance(total, exp.Sum) and isinstance(total.this, exp.Column) and total.this.name in METRICS):
         return None  # the ranking must be a plain sum of a non-negative measure
+    where = tree.args.get("where")
+    aliases = {e.alias for e in tree.expressions if e.alias} - set(rollup.columns("pairs"))
+    if where is not None and any(c.name in aliases for c in where.find_all(exp.Column)):
+        where = None  # it names a SELECT alias: the hash groups are taken over every row, a bound under any filter
     return TopByHash(tree, key, first.this.name, metric.sql(dialect="duckdb"), count,
-                     by_bytes=total.this.name == "bytes")
+                     by_bytes=total.this.name == "bytes", where=where.this.sql(dialect="duckdb") if where else "true",
+                     where_params=frozenset(p.name for p in where.find_all(exp.Placeholder)) if where else frozenset())
 
 
 def _limit(tree: exp.Select, params: dict) -> int | None:
