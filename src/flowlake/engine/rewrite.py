@@ -171,12 +171,12 @@ class TopByHash:
 
     def guess(self, parts: int) -> str:
         """At most one row: a likely N-th largest total, read from the rows with the most `pair_bytes` only
-        (the hashes' totals over those rows). `exact` checks it."""
+        (the hashes' bytes over those rows: a hash's other rows hold less). `exact` checks it."""
         return f"""
-            select sum({self.key}_bytes) as m from (
-                select {self.key}, {self.key}_bytes from rollup_pairs order by {self.key}_bytes desc nulls last
+            select sum(bytes) as m from (
+                select {self.key}, bytes from rollup_pairs order by {self.key}_bytes desc nulls last
                 limit {4 * self.limit * parts})
-            group by {self.key} order by m desc limit 1 offset {self.limit - 1}"""
+            group by {self.key} order by m desc nulls last limit 1 offset {self.limit - 1}"""
 
     def bound(self, cut: int, parts: int) -> str:
         """KEYS: every hash whose total can reach `cut`. The rollup's rows come from `parts` parts (a file's
