@@ -171,7 +171,7 @@ class TopByHash:
 
     def guess(self, parts: int) -> str:
         """At most one row: a likely N-th largest total, read from the rows with the most `pair_bytes` only
-        (the hashes' bytes over those rows: a hash's other rows hold less). `exact` checks it."""
+        (each hash's bytes over those rows, at most its total). `exact` checks it."""
         return f"""
             select sum(bytes) as m from (
                 select {self.key}, bytes from rollup_pairs order by {self.key}_bytes desc nulls last
@@ -210,8 +210,8 @@ class TopByHash:
 
 def top_by_hash(sql: str, params: dict) -> TopByHash | None:
     """For a top-N of address pairs over the pairs rollup ranked first by a sum of bytes, packets or flows: the
-    steps that group by the pair's 64-bit hash before touching the strings (the groups over every row are an
-    upper bound of each pair's total under any filter); None for any other query."""
+    steps that find the few pair hashes that can hold the top N before touching the strings (a hash's total
+    bounds each of its pairs' totals); None for any other query."""
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError:
