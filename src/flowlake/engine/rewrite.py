@@ -48,16 +48,12 @@ class _Records(Exception):
     """The query needs the records themselves."""
 
 
-EXTREMES = {("max", "end_time"): "last_end", ("min", "start_time"): "first_start"}
-"""Aggregates of a record's column that a rollup answers from its column of the same extreme (a max of maxes)."""
-
-
 @cache
 def _dimensions() -> dict[str, frozenset[str]]:
     """What each rollup with measures keeps: the columns it groups by, and `max(end_time)` or `min(start_time)`
     when it keeps that extreme."""
     return {name: frozenset(rollup.dimensions(name)) | {
-        f"{kind}({column})" for (kind, column), kept in EXTREMES.items() if kept in rollup.columns(name)}
+        f"{kind}({column})" for (kind, column), kept in rollup.EXTREMES.items() if kept in rollup.columns(name)}
         for name in PREFERENCE}
 
 
@@ -327,7 +323,7 @@ def _extreme(column: exp.Column) -> tuple[str, str] | None:
     """For `max(end_time)` or `min(start_time)`: the extreme and the rollup column that keeps it."""
     call = column.parent
     kind = "max" if isinstance(call, exp.Max) else "min" if isinstance(call, exp.Min) else None
-    kept = EXTREMES.get((kind, column.name)) if kind and call.this is column and not call.expressions else None
+    kept = rollup.EXTREMES.get((kind, column.name)) if kind and call.this is column and not call.expressions else None
     return (kind, kept) if kept else None
 
 

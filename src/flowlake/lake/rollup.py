@@ -30,8 +30,9 @@ from flowlake.schema import lake_schema, sql_type
 log = logging.getLogger(__name__)
 
 METRICS = ("bytes", "packets", "flows")
-EXTREMES = ("first_start", "last_end")
-"""Columns of a rollup holding the earliest `start_time` and the latest `end_time` of its rows."""
+EXTREMES = {("max", "end_time"): "last_end", ("min", "start_time"): "first_start"}
+"""Columns of a rollup holding the latest `end_time` and the earliest `start_time` of its rows, by the aggregate
+of a record's column they answer (a max of maxes: engine/rewrite.py)."""
 DERIVED = ("pair", "pkt_pair", "pair_bytes", "pkt_pair_bytes")
 """Columns of the pairs rollup computed from its others, for the top-pairs steps (engine/rewrite.py)."""
 
@@ -60,7 +61,7 @@ def columns(name: str) -> tuple[str, ...]:
 
 def dimensions(name: str) -> tuple[str, ...]:
     """The columns a rollup groups by (all but the measures)."""
-    return tuple(c for c in columns(name) if c not in (*METRICS, *EXTREMES, *DERIVED))
+    return tuple(c for c in columns(name) if c not in (*METRICS, *EXTREMES.values(), *DERIVED))
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
