@@ -112,17 +112,23 @@ def top_pairs(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pa.Reco
         if guessed and guessed[0][0] is not None:
             [(cut,)] = guessed
             con.execute(steps.bound(cut, parts))
-            table = con.sql(steps.query(), params=params).to_arrow_table()
-            if steps.exact(table.column(steps.metric).to_pylist(), cut):
+            table = _settled(con, steps, params, cut)
+            if table is not None:
                 log.info("the top pairs read only the pair hashes that can reach %s bytes", cut)
                 return table.to_reader()
     con.execute(steps.groups(), {name: params[name] for name in steps.where_params})
     [(cut,)] = con.execute(f"select any_value(cut) from {rewrite.KEYS}").fetchall()
-    table = con.sql(steps.query(), params=params).to_arrow_table()
-    if not steps.exact(table.column(steps.metric).to_pylist(), cut):
+    table = _settled(con, steps, params, cut)
+    if table is None:
         log.info("the pair hash's candidates do not settle the top rows (pairs share a hash): every pair is grouped")
         return None
     return table.to_reader()
+
+
+def _settled(con: duckdb.DuckDBPyConnection, steps: rewrite.TopByHash, params: dict, cut: object) -> pa.Table | None:
+    """The query over the rows of the hashes in KEYS, if its rows are the answer (`TopByHash.exact`)."""
+    table = con.sql(steps.query(), params=params).to_arrow_table()
+    return table if steps.exact(table.column(steps.metric).to_pylist(), cut) else None
 
 
 def _newest(con: duckdb.DuckDBPyConnection, asset: SqlAsset, params: dict) -> pa.RecordBatchReader | None:
